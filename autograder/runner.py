@@ -1,0 +1,113 @@
+"""Run one check against objects from a student's notebook, with guard rails.
+
+Used by the pytest front end and the mutant bank. Whatever the student's code does (raise
+NotImplementedError, loop forever, print without end), only this check fails, with a message
+that names the function, the notebook and the cell.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import pkgutil
+import signal
+import sys
+
+from autograder.checks.core import REGISTRY, Check
+from autograder.loader import LoadedNotebook, StudentCodeError
+
+QUICK_CHECK_SECONDS = 30
+SLOW_CHECK_SECONDS = 300
+MAX_PRINTED_CHARACTERS = 100_000
+
+
+class _OutputFlood(BaseException):
+    """Raised inside print(); a BaseException so that student `except Exception` cannot hide it."""
+
+
+class _CheckTimeout(BaseException):
+    """Raised by the alarm; a BaseException so that student `except Exception` cannot hide it."""
+
+
+class _BoundedOutput:
+    """A stdout/stderr stand-in that keeps the output and stops the run once it grows too long."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.parts: list[str] = []
+        self.size = 0
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        self.size += len(text)
+        if self.size > self.limit:
+            raise _OutputFlood()
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: int):
+    if not hasattr(signal, "SIGALRM"):  # Windows: no alarm; pytest-timeout is the backstop
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise _CheckTimeout()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def load_all_checks() -> list[Check]:
+    """Import every module of autograder.checks so that their checks register themselves."""
+    import autograder.checks as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{module.name}")
+    return REGISTRY
+
+
+def run_check(check: Check, notebook: LoadedNotebook, replacements: dict | None = None) -> str:
+    """Run `check` on the notebook's objects (or `replacements` for some names); return what it printed.
+
+    Raises CheckFailure (from the check) or StudentCodeError (code that could not be run).
+    """
+    replacements = replacements or {}
+    objects = {
+        name: replacements[name] if name in replacements else notebook.get(name)
+        for name in check.targets
+    }
+    where = "; ".join(f"`{name}` is in {notebook.where(name)}" for name in check.targets)
+    seconds = SLOW_CHECK_SECONDS if check.slow else QUICK_CHECK_SECONDS
+    output = _BoundedOutput(MAX_PRINTED_CHARACTERS)
+    try:
+        with _time_limit(seconds), contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+            check.function(**objects)
+    except NotImplementedError:
+        raise StudentCodeError(
+            f"Not implemented yet: {', '.join(check.targets)} still raises NotImplementedError "
+            f"({where}). Replace `raise NotImplementedError()` with your code."
+        ) from None
+    except _CheckTimeout:
+        raise StudentCodeError(
+            f"No answer within {seconds} s while checking {', '.join(check.targets)} ({where}). "
+            "Look for a loop that never ends (for example a `while` whose condition never changes)."
+        ) from None
+    except _OutputFlood:
+        raise StudentCodeError(
+            f"{', '.join(check.targets)} printed over {MAX_PRINTED_CHARACTERS:,} characters ({where}). "
+            "Remove the debugging prints inside it (a print in a loop runs on every step)."
+        ) from None
+    finally:
+        sys.stdout.flush()
+    return output.text()

@@ -1,0 +1,20 @@
+"""nbgrader settings of the course. Run nbgrader commands from the repository root."""
+c = get_config()  # noqa: F821 (provided by nbgrader)
+
+# solutions/<assignment>/<assignment>.ipynb is the single source; the student versions are
+# generated into notebooks/<assignment>/<assignment>.ipynb and committed.
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "notebooks"
+
+# What a student sees in place of each ### BEGIN SOLUTION ... ### END SOLUTION block.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Autograding executes the whole notebook. The longest cell trains a CartPole agent (about a
+# minute on a laptop CPU); 600 s leaves room for slow machines without hanging a class run.
+c.Execute.timeout = 600
+c.Execute.interrupt_on_timeout = True
+
+# A student who deleted or replaced a test cell still gets the real one: locked and grade cells
+# are overwritten from the source, and missing ones are put back.
+c.OverwriteCells.add_missing_cells = True
