@@ -1,0 +1,67 @@
+"""The mutant bank: realistic buggy implementations that the checks must catch.
+
+Each module here holds, for one assignment, `@mutant` functions or classes (a bug a student
+could plausibly write, and the checks that must fail on it) and `@alternative` ones (a different
+but correct way to write the same thing, which every check must accept). tests/test_mutants.py
+runs them all against the solution notebook with the mutant swapped in; it also proves that
+every registered check is caught failing by at least one mutant.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Variant:
+    assignment: str
+    target: str  # the notebook name it replaces
+    implementation: Callable
+    catches: tuple[str, ...]  # names of checks that must fail; empty for an alternative
+
+    @property
+    def name(self) -> str:
+        return self.implementation.__name__
+
+    @property
+    def is_mutant(self) -> bool:
+        return bool(self.catches)
+
+    @property
+    def description(self) -> str:
+        return (inspect.getdoc(self.implementation) or self.name).splitlines()[0]
+
+
+BANK: list[Variant] = []
+
+
+def mutant(assignment: str, target: str, *catches: str):
+    """Register a buggy `target` that must make each check named in `catches` fail."""
+    if not catches:
+        raise ValueError("a mutant must name at least one check that catches it")
+
+    def register(implementation):
+        BANK.append(Variant(assignment, target, implementation, catches))
+        return implementation
+
+    return register
+
+
+def alternative(assignment: str, target: str):
+    """Register a correct but different `target` that every check must accept."""
+
+    def register(implementation):
+        BANK.append(Variant(assignment, target, implementation, ()))
+        return implementation
+
+    return register
+
+
+def load_bank() -> list[Variant]:
+    """Import every module of this package so that their variants register themselves."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+    return BANK
