@@ -68,6 +68,34 @@ def _time_limit(seconds: int):
         signal.signal(signal.SIGALRM, previous)
 
 
+@contextlib.contextmanager
+def _replaced(notebook: LoadedNotebook, replacements: dict):
+    """Swap names in the notebook's namespace too, so notebook code that calls them by name
+    (a provided training loop calling compute_td_loss) uses the replacement."""
+    namespace = notebook.module.__dict__
+    saved = {name: namespace[name] for name in replacements if name in namespace}
+    namespace.update(replacements)
+    try:
+        yield
+    finally:
+        for name in replacements:
+            namespace.pop(name, None)
+        namespace.update(saved)
+
+
+def _stub_name(error: BaseException, notebook: LoadedNotebook, targets: tuple[str, ...]) -> str:
+    """Name the notebook definition whose cell raised `error` (the stub), preferring the check's targets."""
+    cell_file = None
+    traceback = error.__traceback__
+    while traceback is not None:  # the innermost frame in a notebook cell is the stub
+        if "(cell " in traceback.tb_frame.f_code.co_filename:
+            cell_file = traceback.tb_frame.f_code.co_filename
+        traceback = traceback.tb_next
+    in_that_cell = [n for n, cell in notebook.defined_in.items() if cell_file == f"{notebook.path} (cell {cell})"]
+    preferred = [n for n in targets if n in in_that_cell] or in_that_cell
+    return preferred[0] if preferred else ", ".join(targets)
+
+
 def load_all_checks() -> list[Check]:
     """Import every module of autograder.checks so that their checks register themselves."""
     import autograder.checks as package
@@ -91,12 +119,15 @@ def run_check(check: Check, notebook: LoadedNotebook, replacements: dict | None 
     seconds = SLOW_CHECK_SECONDS if check.slow else QUICK_CHECK_SECONDS
     output = _BoundedOutput(MAX_PRINTED_CHARACTERS)
     try:
-        with _time_limit(seconds), contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+        with _time_limit(seconds), contextlib.redirect_stdout(output), contextlib.redirect_stderr(output), \
+                _replaced(notebook, replacements):
             check.function(**objects)
-    except NotImplementedError:
+    except NotImplementedError as error:
+        stub = _stub_name(error, notebook, check.targets)
         raise StudentCodeError(
-            f"Not implemented yet: {', '.join(check.targets)} still raises NotImplementedError "
-            f"({where}). Replace `raise NotImplementedError()` with your code."
+            f"Not implemented yet: {stub} still raises NotImplementedError "
+            f"({notebook.where(stub) if stub in notebook.defined_in else where}). "
+            "Replace `raise NotImplementedError()` with your code."
         ) from None
     except _CheckTimeout:
         raise StudentCodeError(
