@@ -21,43 +21,41 @@ class Variant:
     target: str  # the notebook name it replaces
     implementation: Callable
     catches: tuple[str, ...]  # names of checks that must fail; empty for an alternative
-
-    @property
-    def name(self) -> str:
-        return self.implementation.__name__
+    name: str
+    description: str
 
     @property
     def is_mutant(self) -> bool:
         return bool(self.catches)
 
-    @property
-    def description(self) -> str:
-        return (inspect.getdoc(self.implementation) or self.name).splitlines()[0]
-
 
 BANK: list[Variant] = []
 
 
-def mutant(assignment: str, target: str, *catches: str):
-    """Register a buggy `target` that must make each check named in `catches` fail."""
+def _register(assignment: str, target: str, catches: tuple[str, ...], build: Callable | None):
+    def register(definition):
+        implementation = build(definition) if build else definition
+        description = (inspect.getdoc(definition) or definition.__name__).splitlines()[0]
+        BANK.append(Variant(assignment, target, implementation, catches, definition.__name__, description))
+        return definition
+
+    return register
+
+
+def mutant(assignment: str, target: str, *catches: str, build: Callable | None = None):
+    """Register a buggy `target` that must make each check named in `catches` fail.
+
+    With `build`, the decorated function is only the part that differs, and build(function)
+    makes the full replacement (e.g. a TD loss from its target computation).
+    """
     if not catches:
         raise ValueError("a mutant must name at least one check that catches it")
-
-    def register(implementation):
-        BANK.append(Variant(assignment, target, implementation, catches))
-        return implementation
-
-    return register
+    return _register(assignment, target, catches, build)
 
 
-def alternative(assignment: str, target: str):
+def alternative(assignment: str, target: str, *, build: Callable | None = None):
     """Register a correct but different `target` that every check must accept."""
-
-    def register(implementation):
-        BANK.append(Variant(assignment, target, implementation, ()))
-        return implementation
-
-    return register
+    return _register(assignment, target, (), build)
 
 
 def load_bank() -> list[Variant]:
