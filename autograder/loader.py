@@ -9,9 +9,11 @@ and every other name still loads.
 from __future__ import annotations
 
 import ast
+import itertools
 import linecache
 import re
 import signal
+import sys
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,7 @@ import nbformat
 CELL_TIME_LIMIT_SECONDS = 20
 _DEFINITION_PATTERN = re.compile(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)", re.MULTILINE)
 _CONSTANT_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_load_counter = itertools.count()
 
 
 class StudentCodeError(AssertionError):
@@ -124,8 +127,10 @@ def load_notebook(path: str | Path) -> LoadedNotebook:
     """Execute the definitions of the notebook at `path` in a fresh module; never raises for bad cells."""
     path = Path(path)
     notebook = nbformat.read(path, as_version=4)
-    module = types.ModuleType(f"student_{path.stem}")
+    safe_stem = re.sub(r"\W", "_", path.stem)
+    module = types.ModuleType(f"student_notebook_{next(_load_counter)}_{safe_stem}")
     module.__file__ = str(path)
+    sys.modules[module.__name__] = module  # dataclasses and pickle look classes up there
     loaded = LoadedNotebook(path=path, module=module)
 
     for cell_number, cell in enumerate(notebook.cells, start=1):

@@ -79,6 +79,22 @@ class ActionRewardProbe(_Probe):
         return self._obs(1.0), 1.0 if action == 1 else -1.0, True, False, {}
 
 
+class EndlessProbe(_Probe):
+    """Reward +1 every step and never terminates; only a time limit ends it: Q = 1 / (1 - gamma)."""
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return self._obs(1.0), {}
+
+    def step(self, action):
+        return self._obs(1.0), 1.0, False, False, {}
+
+
+ENDLESS_PROBE_ID = "EndlessProbe-v0"
+if ENDLESS_PROBE_ID not in gym.registry:
+    gym.register(ENDLESS_PROBE_ID, entry_point=EndlessProbe, max_episode_steps=1)
+
+
 @dataclass(frozen=True)
 class ProbeCase:
     probe: type

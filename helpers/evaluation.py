@@ -11,6 +11,7 @@ Two evaluators:
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable
 
 import gymnasium as gym
@@ -149,3 +150,42 @@ def evaluate_policy_vectorized(
     finally:
         envs.close()
     return returns
+
+
+class BestNetworkKeeper:
+    """Evaluate a network greedily now and then during training, and keep the best weights seen.
+
+    DQN's greedy return swings up and down during training (on CartPole it often collapses
+    right after solving), so the network at the last step is a poor summary. Each call plays
+    `n_episodes` greedy episodes with evaluate_policy_vectorized (seed fixed, so calls compare
+    like with like) and keeps a copy of the weights if their mean is the best so far (ties go to
+    the later network). `steps` and `means` record every evaluation, for plotting.
+    """
+
+    def __init__(self, env_id: str = "CartPole-v1", n_episodes: int = 20, seed: int = 10_000):
+        self.env_id, self.n_episodes, self.seed = env_id, n_episodes, seed
+        self.best_mean, self.best_step = -np.inf, 0
+        self.best_state = None
+        self.steps: list[int] = []
+        self.means: list[float] = []
+
+    def __call__(self, network, step: int) -> float:
+        """Evaluate `network` after `step` training steps; return the mean greedy return."""
+        was_training = network.training
+        network.eval()
+        try:
+            mean = float(evaluate_policy_vectorized(self.env_id, network, self.n_episodes, seed=self.seed).mean())
+        finally:
+            network.train(was_training)
+        self.steps.append(step)
+        self.means.append(mean)
+        if mean >= self.best_mean:
+            self.best_mean, self.best_step = mean, step
+            self.best_state = copy.deepcopy(network.state_dict())
+        return mean
+
+    def restore_best(self, network):
+        """Load the best weights seen into `network` (if anything was evaluated) and return it."""
+        if self.best_state is not None:
+            network.load_state_dict(self.best_state)
+        return network

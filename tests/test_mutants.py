@@ -39,7 +39,8 @@ def variant_param(variant):
 def test_mutant_is_caught(variant):
     for check in checks_named(variant.assignment, variant.catches):
         with pytest.raises(CheckFailure) as caught:
-            run_check(check, solution(variant.assignment), {variant.target: variant.implementation})
+            notebook = solution(variant.assignment)
+            run_check(check, notebook, {variant.target: variant.implementation_for(notebook)})
         message = str(caught.value)
         assert "expected" in message or "likely cause" in message, f"{check.name} fails without teaching: {message}"
 
@@ -48,8 +49,9 @@ def test_mutant_is_caught(variant):
 def test_alternative_passes(variant):
     touched = [c for c in CHECKS if c.assignment == variant.assignment and variant.target in c.targets and not c.slow]
     assert touched, f"no check takes {variant.target}"
+    notebook = solution(variant.assignment)
     for check in touched:
-        run_check(check, solution(variant.assignment), {variant.target: variant.implementation})
+        run_check(check, notebook, {variant.target: variant.implementation_for(notebook)})
 
 
 def test_every_check_is_caught_by_some_mutant():

@@ -61,7 +61,7 @@ def checks_of(assignment: str, targets: tuple[str, ...] | None = None) -> list[C
     """The registered checks of `assignment` (only those taking exactly `targets`, if given)."""
     return [
         c for c in REGISTRY
-        if c.assignment == assignment and (targets is None or c.targets == tuple(targets))
+        if c.assignment == assignment and (targets is None or set(c.targets) == set(targets))
     ]
 
 

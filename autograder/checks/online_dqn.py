@@ -21,7 +21,8 @@ from torch import nn
 
 from autograder.checks.core import CheckFailure, assert_close, check, run_suite
 from autograder.fakes import TableQNetwork, one_hot
-from autograder.probes import GAMMA as PROBE_GAMMA, PROBE_CASES, PROBE_TOLERANCE, learn_probe
+from autograder.gates import GATES, assert_passes_gate
+from autograder.probes import ENDLESS_PROBE_ID, GAMMA as PROBE_GAMMA, PROBE_CASES, PROBE_TOLERANCE, learn_probe
 
 ASSIGNMENT = "02_online_dqn"
 TOLERANCE = 1e-5  # float32 arithmetic on numbers of order 1
@@ -359,6 +360,51 @@ def td_learning_finds_probe_values(create_network, compute_td_loss):
         assert_close(learned, case.expected_q,
                      what=f"Q-values learned on the probe {case.description}, gamma {PROBE_GAMMA}, "
                      f"at observations {case.observations}", tolerance=PROBE_TOLERANCE, hint=case.suspect)
+
+
+# ---------------------------------------------------------------- the training loop and the gate
+
+
+@check(ASSIGNMENT)
+def loop_bootstraps_through_truncation(train_online_dqn, Config, create_network, linear_epsilon,
+                                       select_action_eps_greedy, compute_td_loss):
+    """the training loop cuts the bootstrap on termination only, not on a time-limit truncation"""
+    # EndlessProbe: reward +1 forever, cut by a time limit after every step. With gamma 0.9 the true
+    # Q is 1 / (1 - 0.9) = 10 (the reference reaches 9.99); a loop that treats truncation as
+    # terminal learns Q = 1 instead.
+    config = Config(env_id=ENDLESS_PROBE_ID, total_steps=1500, hidden_dims=(16,), learning_rate=1e-2, gamma=0.9,
+                    regularizer=0.0, eps_start=0.0, eps_end=0.0, eval_every=10**9)
+    network, _ = train_online_dqn(config, seed=0)
+    with torch.no_grad():
+        q_value = network(torch.ones(1)).item()
+    if q_value < 3.0:
+        raise CheckFailure(
+            "On an endless task cut by a time limit after every step (reward +1 per step, gamma 0.9), the "
+            "training loop learned the value of a task that really ends.",
+            expected="Q growing towards 1 / (1 - 0.9) = 10 (above 3 after 1500 steps)", got=f"Q = {q_value:.2f}",
+            hint="pass is_done = terminated, never `terminated or truncated`: a truncated episode did not end, "
+            "so its last transition must still bootstrap",
+        )
+
+
+# The reward gate. Threshold, budget and calibration: autograder/gates.py (GATES["02_online_dqn"]).
+@check(ASSIGNMENT, slow=True)
+def online_dqn_gate(train_online_dqn, create_network, linear_epsilon, select_action_eps_greedy, compute_td_loss):
+    """trained with your functions (seed 0, 15 000 steps), the greedy policy averages >= 100 over 100 episodes"""
+    assert_passes_gate(GATES[ASSIGNMENT], train_online_dqn)
+
+
+def check_training_loop_on_truncation(train_online_dqn, Config, create_network, linear_epsilon,
+                                      select_action_eps_greedy, compute_td_loss):
+    run_suite(ASSIGNMENT, train_online_dqn=train_online_dqn, Config=Config, create_network=create_network,
+              linear_epsilon=linear_epsilon, select_action_eps_greedy=select_action_eps_greedy,
+              compute_td_loss=compute_td_loss)
+
+
+def check_online_dqn_gate(train_online_dqn, create_network, linear_epsilon, select_action_eps_greedy, compute_td_loss):
+    run_suite(ASSIGNMENT, train_online_dqn=train_online_dqn, create_network=create_network,
+              linear_epsilon=linear_epsilon, select_action_eps_greedy=select_action_eps_greedy,
+              compute_td_loss=compute_td_loss)
 
 
 def check_create_network(create_network):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import textwrap
 from dataclasses import dataclass
 from typing import Callable
 
@@ -23,6 +24,19 @@ class Variant:
     catches: tuple[str, ...]  # names of checks that must fail; empty for an alternative
     name: str
     description: str
+    patch: tuple[str, str] | None = None  # (old, new): edit the notebook's own definition instead
+
+    def implementation_for(self, notebook):
+        """The replacement object; a patch mutant is built from `notebook`'s definition of the target."""
+        if self.patch is None:
+            return self.implementation
+        old, new = self.patch
+        source = textwrap.dedent(inspect.getsource(notebook.get(self.target)))
+        if source.count(old) != 1:
+            raise ValueError(f"mutant {self.name}: {old!r} must occur exactly once in {self.target}")
+        namespace = dict(vars(notebook.module))
+        exec(compile(source.replace(old, new), f"<mutant {self.name}>", "exec"), namespace)
+        return namespace[self.target]
 
     @property
     def is_mutant(self) -> bool:
@@ -51,6 +65,12 @@ def mutant(assignment: str, target: str, *catches: str, build: Callable | None =
     if not catches:
         raise ValueError("a mutant must name at least one check that catches it")
     return _register(assignment, target, catches, build)
+
+
+def patched(assignment: str, target: str, old: str, new: str, *catches: str, name: str, description: str):
+    """Register a mutant made by replacing `old` with `new` in the notebook's own `target` (a provided
+    function such as a training loop, too long to copy here)."""
+    BANK.append(Variant(assignment, target, None, catches, name, description, (old, new)))
 
 
 def alternative(assignment: str, target: str, *, build: Callable | None = None):

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from autograder.mutants import alternative, mutant
+from autograder.mutants import alternative, mutant, patched
 
 A = "02_online_dqn"
 
@@ -252,3 +252,18 @@ def target_detached(network, rewards, next_states, is_done, gamma):
     """.detach() instead of no_grad, a multiplicative mask, and gather instead of indexing."""
     next_values = network(next_states).max(dim=1).values.detach()
     return rewards + gamma * next_values * (~is_done).float()
+
+
+# ---------------------------------------------------------------- the training loop and the gate
+
+patched(A, "train_online_dqn", "[terminated],", "[terminated or truncated],", "loop_bootstraps_through_truncation",
+        name="truncation_treated_as_terminal",
+        description="Passes `terminated or truncated` as is_done: a time limit cuts the bootstrap.")
+
+
+@mutant(A, "select_action_eps_greedy", "online_dqn_gate", build=_greedy_then)
+def greedy_on_the_worst_action(q_values, epsilon):
+    """Exploits with argmin: every unit check of compute_td_loss passes, the agent cannot learn to act."""
+    if random.random() < epsilon:
+        return random.randrange(q_values.shape[-1])
+    return int(q_values.argmin())

@@ -1,0 +1,66 @@
+"""Reward gates: train an agent with the student's functions under a fixed seed and step budget,
+then score its greedy policy on 100 fixed CartPole-v1 evaluation episodes.
+
+The training loop is the notebook's own (a provided, locked cell), so the gate trains exactly
+the agent the student sees. Each gate's threshold, budget and calibration (the reference's pass
+rate over 50 training seeds, and what an untrained network and a random policy score) are
+written below; `python benchmarks/calibrate_gates.py --assignment NAME` reproduces them.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from autograder.checks.core import CheckFailure
+from helpers.evaluation import evaluate_policy_vectorized
+
+GATE_EVAL_SEED = 20_000  # differs from the seed of the evaluations that pick the best weights (10 000)
+N_EVAL_EPISODES = 100
+
+
+@dataclass(frozen=True)
+class Gate:
+    assignment: str
+    train: str  # the notebook's training function: train(seed=...) -> (network, history)
+    threshold: float  # the mean greedy return over the 100 evaluation episodes must reach this
+    budget: str  # what one training run costs, for messages
+    train_seed: int = 0
+
+
+GATES = {
+    # Online DQN, 15 000 env steps, best of 15 greedy evaluations. Threshold 100: an untrained
+    # network scores 9-84 (20 initialisations), a random policy 23.
+    "02_online_dqn": Gate("02_online_dqn", "train_online_dqn", 100.0, "15 000 environment steps"),
+}
+
+
+def gate_returns(network) -> np.ndarray:
+    """Returns of the greedy policy on the gate's 100 evaluation episodes."""
+    network.eval()
+    return evaluate_policy_vectorized("CartPole-v1", network, N_EVAL_EPISODES, seed=GATE_EVAL_SEED)
+
+
+def train_and_score(gate: Gate, train, seed: int | None = None) -> float:
+    """Train with the notebook's `train` function (one thread: faster at these sizes) and return the gate score."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        network, _ = train(seed=gate.train_seed if seed is None else seed)
+    finally:
+        torch.set_num_threads(threads)
+    return float(gate_returns(network).mean())
+
+
+def assert_passes_gate(gate: Gate, train) -> None:
+    """Fail with a teaching message unless the agent trained by `train` reaches the gate's threshold."""
+    score = train_and_score(gate, train)
+    if score < gate.threshold:
+        raise CheckFailure(
+            f"The agent trained with your functions ({gate.budget}, training seed {gate.train_seed}) "
+            f"does not balance the pole well enough.",
+            expected=f"a mean greedy return >= {gate.threshold:g} over {N_EVAL_EPISODES} CartPole-v1 episodes",
+            got=f"{score:.1f}",
+            hint="every unit check above passes? Then look at what the loop feeds your functions, and at "
+            "anything they do differently from the docstrings (a random policy scores about 23)",
+        )
+    print(f"gate score {score:.1f} >= {gate.threshold:g}")
