@@ -31,6 +31,10 @@ GATES = {
     # Online DQN, 15 000 env steps, best of 15 greedy evaluations. Threshold 100: an untrained
     # network scores 9-84 (20 initialisations), a random policy 23.
     "02_online_dqn": Gate("02_online_dqn", "train_online_dqn", 100.0, "15 000 environment steps"),
+    # PROVISIONAL (12 seeds: min 208): replay DQN without a target network, 10 000 env steps.
+    "03_experience_replay": Gate("03_experience_replay", "train_replay_dqn", 150.0, "10 000 environment steps"),
+    # PROVISIONAL (20 of 22 seeds solved at 20k): the full agent stops at its first solve.
+    "05_target_network": Gate("05_target_network", "train_full_agent", 475.0, "at most 20 000 environment steps"),
 }
 
 

@@ -1,0 +1,83 @@
+"""Calibrate a CartPole reward gate: the reference's pass rate over many training seeds, what an
+untrained network and a random policy score, and (optionally) the mutant bank's scores.
+
+    python benchmarks/calibrate_gates.py --assignment 02_online_dqn --seeds 50 --baselines
+    python benchmarks/calibrate_gates.py --assignment 05_target_network --seeds 5 --mutants
+
+The gate's settings come from autograder/gates.py and the training loop from the notebook
+(--notebooks solutions by default), exactly as the autograder runs them.
+"""
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from autograder.gates import GATES, N_EVAL_EPISODES, gate_returns, train_and_score
+from autograder.loader import load_notebook
+from autograder.mutants import load_bank
+from autograder.runner import _replaced
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--assignment", required=True, choices=sorted(GATES))
+    parser.add_argument("--notebooks", default="solutions", help="folder of <assignment>/<assignment>.ipynb")
+    parser.add_argument("--seeds", type=int, default=50, help="training seeds 0..N-1")
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--baselines", action="store_true", help="score 20 untrained networks and a random policy")
+    parser.add_argument("--mutants", action="store_true", help="score every mutant of the assignment (seed 0)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+
+    gate = GATES[args.assignment]
+    notebook = load_notebook(Path(args.notebooks) / args.assignment / f"{args.assignment}.ipynb")
+    train = notebook.get(gate.train)
+    print(f"gate {args.assignment}: {gate.train}, threshold {gate.threshold:g}, budget {gate.budget}")
+
+    scores, walls = [], []
+    print(f"{'seed':>5} {'score':>7} {'wall s':>7}")
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        start = time.perf_counter()
+        scores.append(train_and_score(gate, train, seed=seed))
+        walls.append(time.perf_counter() - start)
+        print(f"{seed:>5} {scores[-1]:>7.1f} {walls[-1]:>7.1f}", flush=True)
+    passed = sum(score >= gate.threshold for score in scores)
+    print(f"pass rate {passed}/{len(scores)} = {passed / len(scores):.0%}; score min {min(scores):.1f}, "
+          f"median {statistics.median(scores):.1f}; wall median {statistics.median(walls):.1f} s, max {max(walls):.1f} s")
+
+    if args.baselines:
+        create_network = notebook.get("create_network")
+        hidden_dims = list(notebook.get("CONFIG").hidden_dims)
+        untrained = []
+        for seed in range(20):
+            torch.manual_seed(seed)
+            untrained.append(float(gate_returns(create_network(4, hidden_dims, 2)).mean()))
+        env = gym.make("CartPole-v1")
+        env.action_space.seed(0)
+        random_returns = []
+        for episode in range(N_EVAL_EPISODES):
+            env.reset(seed=episode)
+            total, done = 0.0, False
+            while not done:
+                _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+                total, done = total + reward, terminated or truncated
+            random_returns.append(total)
+        print(f"untrained networks (20 seeds): {min(untrained):.1f} to {max(untrained):.1f}; "
+              f"random policy: {np.mean(random_returns):.1f}")
+
+    if args.mutants:
+        for variant in [v for v in load_bank() if v.assignment == args.assignment and v.is_mutant]:
+            with _replaced(notebook, {variant.target: variant.implementation_for(notebook)}):
+                try:
+                    score = f"{train_and_score(gate, notebook.get(gate.train)):.1f}"
+                except Exception as error:  # a mutant may crash the loop: that fails the gate too
+                    score = f"crash ({type(error).__name__})"
+            print(f"mutant {variant.target}/{variant.name}: {score}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
