@@ -79,6 +79,18 @@ def run_suite(assignment: str, **objects) -> None:
     print(f"All {len(selected)} checks of {', '.join(objects)} passed.")
 
 
+def suite(assignment: str, *names: str) -> Callable:
+    """The function a notebook's test cell calls: check_x = suite(A, "x"); check_x(x) runs every check
+    of assignment A that takes exactly the named objects, passed positionally in `names` order."""
+
+    def run(*objects) -> None:
+        run_suite(assignment, **dict(zip(names, objects, strict=True)))
+
+    run.__name__ = f"check_{names[0]}"
+    run.__doc__ = f"Run every check of {assignment} that takes {', '.join(names)}."
+    return run
+
+
 def assert_close(actual, expected, *, what: str, tolerance: float, hint: str) -> None:
     """Fail with a teaching message unless |actual - expected| <= tolerance elementwise."""
     import numpy as np

@@ -19,7 +19,7 @@ import torch
 from scipy.stats import chisquare
 from torch import nn
 
-from autograder.checks.core import CheckFailure, assert_close, check, run_suite
+from autograder.checks.core import CheckFailure, assert_close, check, suite
 from autograder.fakes import TableQNetwork, one_hot
 from autograder.gates import GATES, assert_passes_gate
 from autograder.probes import ENDLESS_PROBE_ID, GAMMA as PROBE_GAMMA, PROBE_CASES, PROBE_TOLERANCE, learn_probe
@@ -394,39 +394,13 @@ def online_dqn_gate(train_online_dqn, create_network, linear_epsilon, select_act
     assert_passes_gate(GATES[ASSIGNMENT], train_online_dqn)
 
 
-def check_training_loop_on_truncation(train_online_dqn, Config, create_network, linear_epsilon,
-                                      select_action_eps_greedy, compute_td_loss):
-    run_suite(ASSIGNMENT, train_online_dqn=train_online_dqn, Config=Config, create_network=create_network,
-              linear_epsilon=linear_epsilon, select_action_eps_greedy=select_action_eps_greedy,
-              compute_td_loss=compute_td_loss)
-
-
-def check_online_dqn_gate(train_online_dqn, create_network, linear_epsilon, select_action_eps_greedy, compute_td_loss):
-    run_suite(ASSIGNMENT, train_online_dqn=train_online_dqn, create_network=create_network,
-              linear_epsilon=linear_epsilon, select_action_eps_greedy=select_action_eps_greedy,
-              compute_td_loss=compute_td_loss)
-
-
-def check_create_network(create_network):
-    """All checks of create_network."""
-    run_suite(ASSIGNMENT, create_network=create_network)
-
-
-def check_linear_epsilon(linear_epsilon):
-    run_suite(ASSIGNMENT, linear_epsilon=linear_epsilon)
-
-
-def check_exponential_epsilon(exponential_epsilon):
-    run_suite(ASSIGNMENT, exponential_epsilon=exponential_epsilon)
-
-
-def check_select_action_eps_greedy(select_action_eps_greedy):
-    run_suite(ASSIGNMENT, select_action_eps_greedy=select_action_eps_greedy)
-
-
-def check_compute_td_loss(compute_td_loss):
-    run_suite(ASSIGNMENT, compute_td_loss=compute_td_loss)
-
-
-def check_learning_on_probes(create_network, compute_td_loss):
-    run_suite(ASSIGNMENT, create_network=create_network, compute_td_loss=compute_td_loss)
+check_create_network = suite(ASSIGNMENT, "create_network")
+check_linear_epsilon = suite(ASSIGNMENT, "linear_epsilon")
+check_exponential_epsilon = suite(ASSIGNMENT, "exponential_epsilon")
+check_select_action_eps_greedy = suite(ASSIGNMENT, "select_action_eps_greedy")
+check_compute_td_loss = suite(ASSIGNMENT, "compute_td_loss")
+check_learning_on_probes = suite(ASSIGNMENT, "create_network", "compute_td_loss")
+check_training_loop_on_truncation = suite(ASSIGNMENT, "train_online_dqn", "Config", "create_network", "linear_epsilon",
+                                          "select_action_eps_greedy", "compute_td_loss")
+check_online_dqn_gate = suite(ASSIGNMENT, "train_online_dqn", "create_network", "linear_epsilon",
+                              "select_action_eps_greedy", "compute_td_loss")

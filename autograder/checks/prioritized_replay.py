@@ -10,7 +10,7 @@ from collections import deque
 
 import numpy as np
 
-from autograder.checks.core import CheckFailure, assert_close, check, run_suite
+from autograder.checks.core import CheckFailure, assert_close, check, suite
 
 ASSIGNMENT = "04_prioritized_replay"
 TOLERANCE = 1e-9  # float64 arithmetic
@@ -231,21 +231,8 @@ def sort_handles_equal_priorities(sort_replay_buffer):
                  tolerance=TOLERANCE, hint="ascending order by priority")
 
 
-def check_symlog(symlog):
-    run_suite(ASSIGNMENT, symlog=symlog)
-
-
-def check_softmax(softmax):
-    run_suite(ASSIGNMENT, softmax=softmax)
-
-
-def check_sample_prioritized_batch(sample_prioritized_batch):
-    run_suite(ASSIGNMENT, sample_prioritized_batch=sample_prioritized_batch)
-
-
-def check_update_batch(update_batch):
-    run_suite(ASSIGNMENT, update_batch=update_batch)
-
-
-def check_sort_replay_buffer(sort_replay_buffer):
-    run_suite(ASSIGNMENT, sort_replay_buffer=sort_replay_buffer)
+check_symlog = suite(ASSIGNMENT, "symlog")
+check_softmax = suite(ASSIGNMENT, "softmax")
+check_sample_prioritized_batch = suite(ASSIGNMENT, "sample_prioritized_batch")
+check_update_batch = suite(ASSIGNMENT, "update_batch")
+check_sort_replay_buffer = suite(ASSIGNMENT, "sort_replay_buffer")

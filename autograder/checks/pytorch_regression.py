@@ -12,7 +12,7 @@ x = [[1], [2]], targets y = [[3], [5]], mean squared error, plain SGD with lr 0.
 import torch
 from torch import nn
 
-from autograder.checks.core import CheckFailure, assert_close, check, run_suite
+from autograder.checks.core import CheckFailure, assert_close, check, suite
 
 ASSIGNMENT = "01_pytorch_regression"
 TOLERANCE = 1e-5  # float32 arithmetic on numbers of order 1
@@ -241,16 +241,6 @@ def val_step_builds_no_graph(make_val_step):
         )
 
 
-def check_make_train_step(make_train_step):
-    """All checks of make_train_step (what the notebook's test cell runs)."""
-    run_suite(ASSIGNMENT, make_train_step=make_train_step)
-
-
-def check_make_val_step(make_val_step):
-    """All checks of make_val_step (what the notebook's test cell runs)."""
-    run_suite(ASSIGNMENT, make_val_step=make_val_step)
-
-
-def check_training_recovers_line(make_train_step, make_line_data):
-    """Train on the notebook's data and compare with the true line."""
-    run_suite(ASSIGNMENT, make_train_step=make_train_step, make_line_data=make_line_data)
+check_make_train_step = suite(ASSIGNMENT, "make_train_step")
+check_make_val_step = suite(ASSIGNMENT, "make_val_step")
+check_training_recovers_line = suite(ASSIGNMENT, "make_train_step", "make_line_data")

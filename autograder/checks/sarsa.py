@@ -12,7 +12,7 @@ Squared errors: SARSA [0.25, 2.25, 16]; Q-learning [1, 1.5625, 16]; expected SAR
 import numpy as np
 import torch
 
-from autograder.checks.core import CheckFailure, assert_close, check, run_suite
+from autograder.checks.core import CheckFailure, assert_close, check, suite
 from autograder.fakes import TableQNetwork, one_hot
 
 ASSIGNMENT = "06_sarsa"
@@ -147,9 +147,5 @@ def expected_sarsa_target_carries_no_gradient(compute_expected_sarsa_loss):
                                      "compute the expectation under torch.no_grad()")
 
 
-def check_compute_sarsa_loss(compute_sarsa_loss):
-    run_suite(ASSIGNMENT, compute_sarsa_loss=compute_sarsa_loss)
-
-
-def check_compute_expected_sarsa_loss(compute_expected_sarsa_loss):
-    run_suite(ASSIGNMENT, compute_expected_sarsa_loss=compute_expected_sarsa_loss)
+check_compute_sarsa_loss = suite(ASSIGNMENT, "compute_sarsa_loss")
+check_compute_expected_sarsa_loss = suite(ASSIGNMENT, "compute_expected_sarsa_loss")
