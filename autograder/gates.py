@@ -28,9 +28,10 @@ class Gate:
 
 
 GATES = {
-    # Online DQN, 15 000 env steps, best of 15 greedy evaluations. Threshold 100: an untrained
-    # network scores 9-84 (20 initialisations), a random policy 23.
-    "02_online_dqn": Gate("02_online_dqn", "train_online_dqn", 100.0, "15 000 environment steps"),
+    # Online DQN, 20 000 env steps, the best of 20 greedy evaluations. Threshold 100: an untrained
+    # network scores 9-84 (20 initialisations), a random policy 23. At 15 000 steps 49 of 50
+    # training seeds passed (seed 35 scored 69); see the closing figures below for 20 000.
+    "02_online_dqn": Gate("02_online_dqn", "train_online_dqn", 100.0, "20 000 environment steps"),
     # PROVISIONAL (12 seeds: min 208): replay DQN without a target network, 10 000 env steps.
     "03_experience_replay": Gate("03_experience_replay", "train_replay_dqn", 150.0, "10 000 environment steps"),
     # PROVISIONAL (20 of 22 seeds solved at 20k): the full agent stops at its first solve.
