@@ -118,7 +118,7 @@ class TrainingPlot:
         self.td_losses.append(float(td_loss))
 
     def add_epsilon(self, epsilon: float) -> None:
-        """Record the exploration rate; call it at a regular pace (e.g. per episode)."""
+        """Record the exploration rate at the end of an episode (plotted against the episode number)."""
         self.epsilons.append(float(epsilon))
 
     def draw(self, force: bool = False) -> bool:
@@ -177,7 +177,7 @@ class TrainingPlot:
         axes.clear()
         if self.epsilons:
             axes.plot(np.arange(1, len(self.epsilons) + 1), self.epsilons)
-        axes.set(title="Exploration", xlabel="add_epsilon call", ylabel="epsilon", ylim=(0, 1.05))
+        axes.set(title="Exploration", xlabel="episode", ylabel="epsilon", ylim=(0, 1.05))
 
     def _update_inline(self) -> None:
         from IPython.display import Image, display

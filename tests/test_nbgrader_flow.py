@@ -14,6 +14,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 from demo_course import ASSIGNMENT, NOTEBOOK, STUDENTS, build_demo_course, nbgrader  # noqa: E402
 
+# One class, graded once: keep these tests on one worker when the suite runs with pytest -n.
+pytestmark = pytest.mark.xdist_group("nbgrader_demo_class")
 POINTS = {"test_make_train_step": 3, "test_make_val_step": 2, "test_training_recovers_line": 1}
 MAX_SCORE = sum(POINTS.values())
 
