@@ -1,4 +1,5 @@
-"""Checks of notebook 03: sample_batch (from a deque) and ReplayBuffer (a numpy ring buffer).
+"""Checks of notebook 03: sample_batch (from a deque), ReplayBuffer (a numpy ring buffer), and the
+notebook's training loop with that buffer (the truncation check and the reward gate).
 
 Every test transition is a function of an integer id k >= 1, so any returned row tells which
 stored transition it came from, and whether its five fields belong together:
@@ -20,14 +21,18 @@ import sys
 from collections import deque
 
 import numpy as np
+import torch
 
 from autograder.checks.core import CheckFailure, check, run_suite
+from autograder.gates import GATES, assert_passes_gate
+from autograder.probes import ENDLESS_PROBE_ID
 
 ASSIGNMENT = "03_experience_replay"
 OBS_DIM = 3
 FALSE_ALARM_RATE = 1e-3  # per chi-square test
 CHI2_CRITICAL = {19: 43.82, 9: 27.88}  # chi2.ppf(1 - FALSE_ALARM_RATE, df)
 SEED = 0
+TRUNCATION_STEPS = 500  # environment steps of the truncation check's training run
 
 
 # ---------------------------------------------------------------- test data
@@ -432,3 +437,50 @@ def buffer_rows_are_whole_transitions(ReplayBuffer):
 def check_ReplayBuffer(ReplayBuffer):
     """All checks of ReplayBuffer (what the notebook's test cell runs)."""
     run_suite(ASSIGNMENT, ReplayBuffer=ReplayBuffer)
+
+
+# ---------------------------------------------------------------- the training loop and the gate
+
+
+@check(ASSIGNMENT)
+def loop_stores_terminated_not_truncated(train_replay_dqn, Config, ReplayBuffer):
+    """the training loop stores `terminated` in your buffer and bootstraps through a time-limit truncation"""
+    # EndlessProbe: reward +1 forever, cut by a time limit after every step. With gamma 0.9 the true
+    # Q is 1 / (1 - 0.9) = 10 (the reference reaches 10.00 in 500 steps, training seeds 0-2, 0.5 s);
+    # a loop or buffer that stores every truncation as terminal learns Q = 1 instead.
+    config = Config(env_id=ENDLESS_PROBE_ID, total_steps=TRUNCATION_STEPS, hidden_dims=(16,), learning_rate=1e-2,
+                    gamma=0.9, regularizer=0.0, buffer_size=1000, batch_size=32, learning_starts=32,
+                    eps_start=0.0, eps_end=0.0, eval_every=10**9)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in the gate: at these sizes a second thread only adds overhead
+    try:
+        network, _ = train_replay_dqn(config, seed=0)
+    finally:
+        torch.set_num_threads(threads)
+    with torch.no_grad():
+        q_value = network(torch.ones(1)).item()
+    if q_value < 3.0:
+        raise CheckFailure(
+            "On an endless task cut by a time limit after every step (reward +1 per step, gamma 0.9), the "
+            "training loop with your ReplayBuffer learned the value of a task that really ends.",
+            expected=f"Q growing towards 1 / (1 - 0.9) = 10 (above 3 after {TRUNCATION_STEPS} steps)",
+            got=f"Q = {q_value:.2f}",
+            hint="the loop must add `terminated`, never `terminated or truncated`; add must store that flag "
+            "as it comes in self.terminateds, and sample return self.terminateds as its fifth array: a "
+            "truncated episode did not end, so its last transition must still bootstrap",
+        )
+
+
+# The reward gate. Threshold, budget and calibration: autograder/gates.py (GATES["03_experience_replay"]).
+@check(ASSIGNMENT, slow=True)
+def replay_dqn_gate(train_replay_dqn, ReplayBuffer):
+    """trained with your ReplayBuffer (seed 0, 10 000 steps), the greedy policy averages >= 150 over 100 episodes"""
+    assert_passes_gate(GATES[ASSIGNMENT], train_replay_dqn)
+
+
+def check_training_loop_on_truncation(train_replay_dqn, Config, ReplayBuffer):
+    run_suite(ASSIGNMENT, train_replay_dqn=train_replay_dqn, Config=Config, ReplayBuffer=ReplayBuffer)
+
+
+def check_replay_dqn_gate(train_replay_dqn, ReplayBuffer):
+    run_suite(ASSIGNMENT, train_replay_dqn=train_replay_dqn, ReplayBuffer=ReplayBuffer)

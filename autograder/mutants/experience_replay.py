@@ -1,10 +1,10 @@
-"""Mutants and alternatives for notebook 03 (sample_batch, ReplayBuffer)."""
+"""Mutants and alternatives for notebook 03 (sample_batch, ReplayBuffer, the training loop)."""
 import random
 from itertools import islice
 
 import numpy as np
 
-from autograder.mutants import alternative, mutant
+from autograder.mutants import alternative, mutant, patched
 
 A = "03_experience_replay"
 
@@ -188,9 +188,9 @@ class BufferWithoutNewest(_Reference):
         return self._gather(self.rng.integers(0, self.size - 1, size=batch_size))
 
 
-@mutant(A, "ReplayBuffer", "buffer_rows_are_whole_transitions")
+@mutant(A, "ReplayBuffer", "buffer_rows_are_whole_transitions", "replay_dqn_gate")
 class BufferMixingRows(_Reference):
-    """Draws separate indices for the states and for the other fields."""
+    """Draws separate indices for the states and for the other fields (the gate scores it 26.9: random play)."""
 
     def sample(self, batch_size):
         state_indices = self.rng.integers(0, self.size, size=batch_size)
@@ -199,7 +199,7 @@ class BufferMixingRows(_Reference):
         return self.states[state_indices], actions, rewards, next_states, terminateds
 
 
-@mutant(A, "ReplayBuffer", "buffer_rows_are_whole_transitions")
+@mutant(A, "ReplayBuffer", "buffer_rows_are_whole_transitions", "loop_stores_terminated_not_truncated")
 class BufferStoringRewardAsTerminated(_Reference):
     """A copy-paste slip in add: the reward is written into terminateds."""
 
@@ -245,6 +245,14 @@ class BufferReseedingEachSample(_Reference):
     def sample(self, batch_size):
         rng = np.random.default_rng(self.seed)
         return self._gather(rng.integers(0, self.size, size=batch_size))
+
+
+@mutant(A, "ReplayBuffer", "buffer_sample_is_uniform")
+class BufferSamplingNewest(_Reference):
+    """Returns the batch_size newest transitions, not a random batch (the gate alone would pass it: 500.0)."""
+
+    def sample(self, batch_size):
+        return self._gather((self.next_index - 1 - np.arange(batch_size)) % self.size)
 
 
 @alternative(A, "ReplayBuffer")
@@ -312,3 +320,11 @@ class BufferWithStructuredArray(_Reference):
 
     def __len__(self):
         return min(self.adds, self.capacity)
+
+
+# ---------------------------------------------------------------- the training loop and the gate
+
+patched(A, "train_replay_dqn", "next_state, terminated)", "next_state, terminated or truncated)",
+        "loop_stores_terminated_not_truncated", name="truncation_stored_as_terminal",
+        description="Stores `terminated or truncated` in the buffer: a time limit cuts the bootstrap.")
+
