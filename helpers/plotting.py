@@ -262,6 +262,7 @@ def plot_learning_curves(
     xlabel: str = "episode",
     ylabel: str = "return",
     path: str | os.PathLike | None = None,
+    ylim: tuple[float, float] | None = None,
 ) -> Figure:
     """Compare methods over several seeds: mean curve and min-max band per method.
 
@@ -275,6 +276,8 @@ def plot_learning_curves(
         xlabel, ylabel: axis labels.
         path: PNG file to write. None writes "outputs/learning_curves.png" when
             headless and nothing in a notebook.
+        ylim: (bottom, top) of the y axis, e.g. to look past a few very low
+            early points; None fits every point.
 
     Returns:
         The matplotlib Figure.
@@ -295,6 +298,8 @@ def plot_learning_curves(
         xlabel=xlabel,
         ylabel=ylabel,
     )
+    if ylim is not None:
+        axes.set_ylim(*ylim)
     axes.legend()
     _publish(figure, path, default_path="outputs/learning_curves.png")
     return figure

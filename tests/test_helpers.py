@@ -397,3 +397,8 @@ def test_plot_learning_curves_cuts_runs_to_the_shortest(tmp_path):
     assert [len(line.get_xdata()) for line in mean_lines] == [40, 30]
     expected = np.mean([rolling_mean(run, 5)[:30] for run in curves["prioritized"]], axis=0)
     assert np.allclose(mean_lines[1].get_ydata(), expected)
+
+
+def test_plot_learning_curves_ylim(tmp_path):
+    figure = plot_learning_curves({"a": [np.linspace(-1000, 0, 50)]}, path=tmp_path / "c.png", ylim=(-100, 0))
+    assert figure.axes[0].get_ylim() == (-100, 0)

@@ -53,6 +53,8 @@ def _td_loss(compute_td_loss, network, batch, **options):
     """Call the student's function; turn its predictable shape errors into a teaching failure."""
     try:
         loss, losses = compute_td_loss(network, *batch, **options)
+    except NotImplementedError:  # a subclass of RuntimeError: a stub, reported as such by the runner
+        raise
     except RuntimeError as error:
         raise CheckFailure(
             "compute_td_loss raised a shape error on a batch of 3 transitions.",

@@ -1,4 +1,5 @@
-"""Checks of notebook 06: compute_sarsa_loss and compute_expected_sarsa_loss.
+"""Checks of notebook 06: compute_sarsa_loss and compute_expected_sarsa_loss, on a hand example and on
+CliffWalking (Sutton & Barto's Example 6.6) with the notebook's training loop.
 
 The hand example: TableQNetwork (autograder/fakes.py) over 4 one-hot states and 3 actions,
   Q(s0) = [1, 2, 0]   Q(s1) = [4, -2, 1]   Q(s2) = [0.5, 3, -1]   Q(s3) = [2, 2.5, -3]
@@ -9,11 +10,14 @@ gamma = 0.5, epsilon = 0.3 (each action gets 0.3 / 3 = 0.1, the greedy one 0.1 +
   2  1  1  2   2   1   yes   -2      2                       2                       2
 Squared errors: SARSA [0.25, 2.25, 16]; Q-learning [1, 1.5625, 16]; expected SARSA [0.3025, 2.4025, 16].
 """
+from typing import NamedTuple
+
 import numpy as np
 import torch
 
 from autograder.checks.core import CheckFailure, assert_close, check, suite
 from autograder.fakes import TableQNetwork, one_hot
+from helpers.gridworld import GOAL, N_COLS, greedy_path
 
 ASSIGNMENT = "06_sarsa"
 TOLERANCE = 1e-5  # float32 arithmetic on numbers of order 1
@@ -50,6 +54,8 @@ def _sarsa(compute_sarsa_loss, network, done=DONE):
     try:
         result = compute_sarsa_loss(network, states, actions, rewards, next_states, next_actions, np.array(done),
                                     gamma=GAMMA)
+    except NotImplementedError:  # a RuntimeError too: leave it to the runner's message
+        raise
     except RuntimeError as error:
         raise CheckFailure("compute_sarsa_loss raised an error on a batch of 3.", got=f"RuntimeError: {error}",
                            hint=SHAPE_HINT) from None
@@ -60,6 +66,8 @@ def _expected_sarsa(compute_expected_sarsa_loss, network, epsilon):
     states, actions, rewards, next_states, _, done = _batch()
     try:
         result = compute_expected_sarsa_loss(network, states, actions, rewards, next_states, done, epsilon, gamma=GAMMA)
+    except NotImplementedError:  # a RuntimeError too: leave it to the runner's message
+        raise
     except RuntimeError as error:
         raise CheckFailure("compute_expected_sarsa_loss raised an error on a batch of 3.", got=f"RuntimeError: {error}",
                            hint=SHAPE_HINT) from None
@@ -147,5 +155,106 @@ def expected_sarsa_target_carries_no_gradient(compute_expected_sarsa_loss):
                                      "compute the expectation under torch.no_grad()")
 
 
+# ---------------------------------------------------------------- CliffWalking: the behaviour
+
+
+OPTIMAL_STEPS = 13  # up, 11 x right, down: along the cliff edge
+EDGE_STATES = tuple(range(25, 35))  # row 2, columns 1..10: one "down" away from the cliff
+
+
+class PathInfo(NamedTuple):
+    kind: str  # "optimal" | "safe" | "edge" | "fails"
+    n_steps: int
+    edge_cells: int  # visits to EDGE_STATES
+
+
+def classify_path(path: list[int]) -> PathInfo:
+    """Classify a greedy path from helpers.gridworld.greedy_path.
+
+    optimal: reaches the goal in 13 steps (along the cliff edge). safe: reaches it in more steps,
+    visiting at most ONE edge cell; the allowance is for the 17-step top-row path that comes down at
+    column 10 and steps right over (2, 10): exactly as long as coming down at column 11, and worth
+    the same up to one step's exploration risk, so SARSA learns either. edge: reaches the goal in
+    more than 13 steps but along the edge. fails: does not reach the goal (a loop or a fall).
+    """
+    n_steps, edge_cells = len(path) - 1, sum(state in EDGE_STATES for state in path)
+    if path[-1] != GOAL:
+        kind = "fails"
+    elif n_steps == OPTIMAL_STEPS:
+        kind = "optimal"
+    elif edge_cells <= 1:
+        kind = "safe"
+    else:
+        kind = "edge"
+    return PathInfo(kind, n_steps, edge_cells)
+
+
+def _cells(path):
+    """The path as (row,col) cells."""
+    return "(row,col) " + " -> ".join(f"({state // N_COLS},{state % N_COLS})" for state in path)
+
+
+def _assert_on_policy_behaviour(train_cliffwalking, Config, algorithm, name, target_hint):
+    """Train `algorithm` and Q-learning with Config() and seed 0; the greedy path must be safe and the
+    mean reward per training episode higher than Q-learning's."""
+    config = Config()
+    network, rewards = train_cliffwalking(algorithm, config, seed=0)
+    path = greedy_path(network)
+    info = classify_path(path)
+    safe = "a safe path: G in more than 13 steps, visiting at most one of the cells (2,1)..(2,10) above the cliff"
+    if info.kind == "optimal":
+        raise CheckFailure(
+            f"Trained with your loss ({config.n_episodes} episodes, epsilon {config.epsilon}, seed 0), {name} "
+            "learned the 13-step path along the cliff edge: that is Q-learning's answer.",
+            expected=safe, got=f"{_cells(path)} (13 steps)",
+            hint=f"the target ignores the exploration the agent really does: {target_hint}")
+    if info.kind != "safe":
+        got = (f"a path that does not reach G: {_cells(path)}" if info.kind == "fails"
+               else f"{info.n_steps} steps with {info.edge_cells} cells on the edge: {_cells(path)}")
+        raise CheckFailure(
+            f"Trained with your loss ({config.n_episodes} episodes, epsilon {config.epsilon}, seed 0), {name}'s "
+            "greedy policy does not take a safe path from S to G.", expected=safe, got=got,
+            hint=f"if the checks of the loss above pass, look at its target once more: {target_hint}")
+    _, q_learning_rewards = train_cliffwalking("q_learning", config, seed=0)
+    if np.mean(rewards) <= np.mean(q_learning_rewards):
+        raise CheckFailure(
+            f"{name} took the safe path but did not earn more reward per training episode than Q-learning "
+            "(same settings and seed).",
+            expected=f"a mean reward per training episode above Q-learning's {np.mean(q_learning_rewards):.1f}",
+            got=f"{np.mean(rewards):.1f}", hint=target_hint)
+
+
+# The two behavioural checks. Each trains twice with the notebook's train_cliffwalking and Config()
+# (300 episodes, seed 0): the student's method, then Q-learning with the notebook's provided
+# compute_q_learning_loss. The loss parameter is not called here: it names the target for the test
+# cell and the mutant bank, and train_cliffwalking calls it by its global name.
+# Budget: 12-15 s wall per check measured under load 6-8 on 2 shared cores, hence slow=True (a loss
+# that makes the agent wander can take minutes: every episode then runs to the 500-step limit).
+@check(ASSIGNMENT, slow=True)
+def sarsa_takes_the_safe_path(train_cliffwalking, Config, compute_sarsa_loss):
+    """on CliffWalking, SARSA learns a safe path and out-earns Q-learning per training episode (seed 0)"""
+    # Reference pass rate 48/50 over seeds 0..49 (benchmarks/calibrate_cliffwalking.py --seeds 50). The greedy
+    # path is safe in 48 (usually the 17-step top row; seed 28 came down at column 9 and walked two edge cells,
+    # seed 40 loops). Mean reward per training episode -40.1 vs Q-learning's -60.8, higher in 50/50 (smallest
+    # margin 5.6). Seed 0 passes, and the bank's alternative (gather + detach) reproduces its run bit for bit.
+    _assert_on_policy_behaviour(train_cliffwalking, Config, "sarsa", "SARSA",
+                                "SARSA's target is r + gamma * Q(s', next_actions), the action actually taken next "
+                                "(exploration included), not max_a' Q(s', a')")
+
+
+@check(ASSIGNMENT, slow=True)
+def expected_sarsa_takes_the_safe_path(train_cliffwalking, Config, compute_expected_sarsa_loss):
+    """on CliffWalking, expected SARSA learns a safe path and out-earns Q-learning per training episode (seed 0)"""
+    # Reference pass rate 50/50 over seeds 0..49 (same command). The greedy path is safe in every seed (usually
+    # the 15-step road along row 1). Mean reward per training episode -33.4 vs Q-learning's -60.8, higher in
+    # 50/50 (smallest margin 16.8). Correct variants (the bank's policy-as-a-mixture; eps * mean + (1 - eps) * max
+    # with a (1 - done) mask) reproduce the seed-0 run bit for bit.
+    _assert_on_policy_behaviour(train_cliffwalking, Config, "expected_sarsa", "expected SARSA",
+                                "expected SARSA's target averages Q(s', .) over the epsilon-greedy policy with the "
+                                "epsilon it is given; a greedy average (the max) is Q-learning's target")
+
+
 check_compute_sarsa_loss = suite(ASSIGNMENT, "compute_sarsa_loss")
 check_compute_expected_sarsa_loss = suite(ASSIGNMENT, "compute_expected_sarsa_loss")
+check_sarsa_on_cliffwalking = suite(ASSIGNMENT, "train_cliffwalking", "Config", "compute_sarsa_loss")
+check_expected_sarsa_on_cliffwalking = suite(ASSIGNMENT, "train_cliffwalking", "Config", "compute_expected_sarsa_loss")

@@ -24,14 +24,14 @@ def _sarsa_with(next_values_of):
     return compute_sarsa_loss
 
 
-@mutant(A, "compute_sarsa_loss", "sarsa_losses_exact", build=_sarsa_with)
+@mutant(A, "compute_sarsa_loss", "sarsa_losses_exact", "sarsa_takes_the_safe_path", build=_sarsa_with)
 def sarsa_using_max(network, next_states, next_actions):
     """Bootstraps from max_a' Q(s', a'): that is Q-learning."""
     with torch.no_grad():
         return network(next_states).max(dim=1).values
 
 
-@mutant(A, "compute_sarsa_loss", "sarsa_losses_exact", build=_sarsa_with)
+@mutant(A, "compute_sarsa_loss", "sarsa_losses_exact", "sarsa_takes_the_safe_path", build=_sarsa_with)
 def sarsa_with_a_fixed_next_action(network, next_states, next_actions):
     """Evaluates Q(s', 0) for every transition, ignoring next_actions."""
     with torch.no_grad():
@@ -95,6 +95,13 @@ def exploration_spread_over_others(next_qvalues, epsilon):
     """Spreads epsilon over the non-greedy actions only."""
     greedy = _one_hot_greedy(next_qvalues)
     return greedy * (1 - epsilon) + (1 - greedy) * epsilon / (next_qvalues.shape[1] - 1)
+
+
+@mutant(A, "compute_expected_sarsa_loss", "expected_sarsa_losses_exact", "expected_sarsa_limits",
+        "expected_sarsa_takes_the_safe_path", build=_expected_with)
+def expectation_over_the_greedy_policy(next_qvalues, epsilon):
+    """Ignores epsilon and weighs only the greedy action: the max, i.e. Q-learning."""
+    return _one_hot_greedy(next_qvalues)
 
 
 @mutant(A, "compute_expected_sarsa_loss", "expected_sarsa_limits", build=_expected_with)
