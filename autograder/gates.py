@@ -40,8 +40,11 @@ GATES = {
     # notebook 03): 50 of 50 training seeds passed (min 173.2 at seed 43, then 194.3, median 357.6);
     # an untrained network scores 9-84 (20 initialisations), a random policy 24. One run ~14 s idle.
     "04_prioritized_replay": Gate("04_prioritized_replay", "train_per_dqn", 150.0, "10 000 environment steps"),
-    # PROVISIONAL (20 of 22 seeds solved at 20k): the full agent stops at its first solve.
-    "05_target_network": Gate("05_target_network", "train_full_agent", 475.0, "at most 20 000 environment steps"),
+    # The full agent, at most 30 000 env steps: it stops at its first greedy evaluation >= 475 (100
+    # episodes, seed 10 000) and is scored on 100 other episodes (seed 20 000). Threshold 475,
+    # CartPole-v1's own. 44 of 50 training seeds pass (median 500): 3 never solve within 30 000
+    # steps (127.5-257.1), 3 solve but score 466.6-474.4 on the gate's episodes. Below the 99% goal.
+    "05_target_network": Gate("05_target_network", "train_full_agent", 475.0, "at most 30 000 environment steps"),
 }
 
 

@@ -1,5 +1,6 @@
 """Checks of notebook 05: the TD loss with a target network (MSE and Huber), hard and soft target
-updates, Double DQN targets, and the convolutional Q-network's shapes.
+updates, Double DQN targets, the convolutional Q-network's shapes, and the assembled agent (its
+training loop on a truncation probe, and the reward gate).
 
 The hand example: online network Q and target network Q- (TableQNetwork, 4 one-hot states,
 2 actions), gamma = 0.5, four transitions.
@@ -23,6 +24,8 @@ from torch import nn
 
 from autograder.checks.core import CheckFailure, assert_close, check, run_suite
 from autograder.fakes import TableQNetwork, one_hot
+from autograder.gates import GATES, assert_passes_gate
+from autograder.probes import ENDLESS_PROBE_ID
 
 ASSIGNMENT = "05_target_network"
 TOLERANCE = 1e-5  # float32 arithmetic on numbers of order 1
@@ -53,6 +56,8 @@ def _loss_with_target(compute_td_loss_with_target, network, target_network, loss
     try:
         loss, losses = compute_td_loss_with_target(network, target_network, states, actions, rewards, next_states,
                                                    done, gamma=GAMMA, loss_type=loss_type)
+    except NotImplementedError:  # a subclass of RuntimeError: the runner reports the stub
+        raise
     except RuntimeError as error:
         raise CheckFailure("compute_td_loss_with_target raised an error on a batch of 4.", got=f"RuntimeError: {error}",
                            hint=SHAPE_HINT) from None
@@ -129,6 +134,8 @@ def _with_running_stats(network, seed):
 def _update_error(function, *arguments):
     try:
         function(*arguments)
+    except NotImplementedError:  # a subclass of RuntimeError: the runner reports the stub
+        raise
     except RuntimeError as error:
         raise CheckFailure(
             f"{function.__name__} raised an error.", got=f"RuntimeError: {error}",
@@ -293,6 +300,8 @@ def conv_network_shapes(ConvQNetwork):
         try:
             network = ConvQNetwork(channels, height, width, n_actions)
             q_values = network(torch.rand(5, channels, height, width))
+        except NotImplementedError:  # a subclass of RuntimeError: the runner reports the stub
+            raise
         except RuntimeError as error:
             raise CheckFailure(
                 f"ConvQNetwork({channels}, {height}, {width}, {n_actions}) fails on a batch of 5 images.",
@@ -304,6 +313,49 @@ def conv_network_shapes(ConvQNetwork):
         if tuple(q_values.shape) != (5, n_actions):
             raise CheckFailure("ConvQNetwork's output has the wrong shape.", expected=f"(5, {n_actions})",
                                got=tuple(q_values.shape), hint="end with nn.Linear(linear_input_size, n_actions)")
+
+
+# ---------------------------------------------------------------- the assembled agent and the gate
+
+
+@check(ASSIGNMENT)
+def full_agent_bootstraps_through_truncation(train_full_agent, Config, compute_double_dqn_targets, soft_update):
+    """the full agent's loop cuts the bootstrap on termination only, not on a time-limit truncation"""
+    # EndlessProbe: reward +1 forever, cut by a time limit after every step. With gamma 0.9 the true
+    # Q is 1 / (1 - 0.9) = 10; the reference reaches 10.00 in 1000 steps (Double DQN and soft update
+    # tau 0.1, as below; 10.00 with compute_td_loss_with_target too). A loop that stores
+    # `terminated or truncated` learns Q = 1 instead.
+    config = Config(env_id=ENDLESS_PROBE_ID, total_steps=1000, hidden_dims=(16,), learning_rate=1e-2, gamma=0.9,
+                    batch_size=32, learning_starts=32, eps_start=0.0, eps_end=0.0, tau=0.1, eval_every=10**9,
+                    stop_when_solved=False)
+    network, _ = train_full_agent(config, seed=0)
+    with torch.no_grad():
+        q_value = network(torch.ones(1)).item()
+    if q_value < 3.0:
+        raise CheckFailure(
+            "On an endless task cut by a time limit after every step (reward +1 per step, gamma 0.9), the "
+            "full agent learned the value of a task that really ends.",
+            expected="Q growing towards 1 / (1 - 0.9) = 10 (above 3 after 1000 steps)", got=f"Q = {q_value:.2f}",
+            hint="store `terminated` in the replay buffer, never `terminated or truncated`: a truncated "
+            "episode did not end, so its last transition must still bootstrap",
+        )
+
+
+# The reward gate. Threshold, budget and calibration: autograder/gates.py (GATES["05_target_network"]).
+@check(ASSIGNMENT, slow=True)
+def full_agent_gate(train_full_agent, compute_double_dqn_targets, soft_update):
+    """trained with your functions (seed 0, stopping at the first solve), the greedy policy averages >= 475 over 100 episodes"""
+    assert_passes_gate(GATES[ASSIGNMENT], train_full_agent)
+
+
+def check_full_agent_on_truncation(train_full_agent, Config, compute_double_dqn_targets, soft_update):
+    run_suite(ASSIGNMENT, train_full_agent=train_full_agent, Config=Config,
+              compute_double_dqn_targets=compute_double_dqn_targets, soft_update=soft_update)
+
+
+def check_full_agent_gate(train_full_agent, compute_double_dqn_targets, soft_update):
+    run_suite(ASSIGNMENT, train_full_agent=train_full_agent, compute_double_dqn_targets=compute_double_dqn_targets,
+              soft_update=soft_update)
 
 
 def check_compute_td_loss_with_target(compute_td_loss_with_target):

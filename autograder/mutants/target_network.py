@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from autograder.mutants import alternative, mutant
+from autograder.mutants import alternative, mutant, patched
 
 A = "05_target_network"
 
@@ -127,7 +127,10 @@ def _polyak(update_pair):
     return soft_update
 
 
-@mutant(A, "soft_update", "soft_update_is_polyak", "soft_update_with_tau_one_copies", build=_polyak)
+# Under the gate (seed 0, 30 000 steps) this agent scores 9.3 (training seeds 0, 1, 2: 9.34, 9.36, 9.36):
+# the target network becomes a copy of the online network after every step, and nothing is learnt.
+@mutant(A, "soft_update", "soft_update_is_polyak", "soft_update_with_tau_one_copies", "full_agent_gate",
+        build=_polyak)
 def tau_the_wrong_way_round(target_param, param, tau):
     """Keeps tau of the target and takes 1 - tau of the online network."""
     with torch.no_grad():
@@ -285,3 +288,10 @@ class ConvNetworkLazyHead(_ConvBody):
 
     def forward(self, x):
         return self.head(self.body(x).flatten(1))
+
+
+# ---------------------------------------------------------------- the assembled agent
+
+patched(A, "train_full_agent", "next_state, terminated)", "next_state, terminated or truncated)",
+        "full_agent_bootstraps_through_truncation", name="truncation_stored_as_terminal",
+        description="Stores `terminated or truncated` in the buffer: a time limit cuts the bootstrap.")
