@@ -12,6 +12,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from autograder.checks.core import CheckFailure
+
 GAMMA = 0.5  # a small discount keeps bootstrapped values far from the one-step ones
 
 
@@ -155,3 +157,27 @@ def learn_probe(case: ProbeCase, network: torch.nn.Module, loss_on_batch: Callab
         optimizer.step()
     with torch.no_grad():
         return network(torch.tensor(case.observations, dtype=torch.float32)).numpy()
+
+
+def assert_bootstraps_through_truncation(train, config, hint: str) -> None:
+    """Fail unless the notebook's loop `train(config, seed=0)`, run on the endless probe
+    (config.env_id = ENDLESS_PROBE_ID, gamma 0.9), learns Q near 1 / (1 - 0.9) = 10.
+
+    Every transition there ends in a time-limit truncation; a loop that treats truncation as
+    termination learns Q = 1. Every reference loop reaches 10.00 within its check's step budget.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # at these sizes a second thread only adds overhead
+    try:
+        network, _ = train(config, seed=0)
+    finally:
+        torch.set_num_threads(threads)
+    with torch.no_grad():
+        q_value = network(torch.ones(1)).item()
+    if q_value < 3.0:
+        raise CheckFailure(
+            "On an endless task cut by a time limit after every step (reward +1 per step, gamma 0.9), the "
+            "training loop learned the value of a task that really ends.",
+            expected=f"Q growing towards 1 / (1 - 0.9) = 10 (above 3 after {config.total_steps} steps)",
+            got=f"Q = {q_value:.2f}", hint=hint,
+        )

@@ -25,7 +25,7 @@ import torch
 
 from autograder.checks.core import CheckFailure, check, run_suite
 from autograder.gates import GATES, assert_passes_gate
-from autograder.probes import ENDLESS_PROBE_ID
+from autograder.probes import ENDLESS_PROBE_ID, assert_bootstraps_through_truncation
 
 ASSIGNMENT = "03_experience_replay"
 OBS_DIM = 3
@@ -451,24 +451,10 @@ def loop_stores_terminated_not_truncated(train_replay_dqn, Config, ReplayBuffer)
     config = Config(env_id=ENDLESS_PROBE_ID, total_steps=TRUNCATION_STEPS, hidden_dims=(16,), learning_rate=1e-2,
                     gamma=0.9, regularizer=0.0, buffer_size=1000, batch_size=32, learning_starts=32,
                     eps_start=0.0, eps_end=0.0, eval_every=10**9)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as in the gate: at these sizes a second thread only adds overhead
-    try:
-        network, _ = train_replay_dqn(config, seed=0)
-    finally:
-        torch.set_num_threads(threads)
-    with torch.no_grad():
-        q_value = network(torch.ones(1)).item()
-    if q_value < 3.0:
-        raise CheckFailure(
-            "On an endless task cut by a time limit after every step (reward +1 per step, gamma 0.9), the "
-            "training loop with your ReplayBuffer learned the value of a task that really ends.",
-            expected=f"Q growing towards 1 / (1 - 0.9) = 10 (above 3 after {TRUNCATION_STEPS} steps)",
-            got=f"Q = {q_value:.2f}",
-            hint="the loop must add `terminated`, never `terminated or truncated`; add must store that flag "
-            "as it comes in self.terminateds, and sample return self.terminateds as its fifth array: a "
-            "truncated episode did not end, so its last transition must still bootstrap",
-        )
+    assert_bootstraps_through_truncation(
+        train_replay_dqn, config, hint="the loop must add `terminated`, never `terminated or truncated`; add must "
+        "store that flag as it comes in self.terminateds, and sample return self.terminateds as its fifth array: "
+        "a truncated episode did not end, so its last transition must still bootstrap")
 
 
 # The reward gate. Threshold, budget and calibration: autograder/gates.py (GATES["03_experience_replay"]).

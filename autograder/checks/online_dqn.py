@@ -22,7 +22,8 @@ from torch import nn
 from autograder.checks.core import CheckFailure, assert_close, check, suite
 from autograder.fakes import TableQNetwork, one_hot
 from autograder.gates import GATES, assert_passes_gate
-from autograder.probes import ENDLESS_PROBE_ID, GAMMA as PROBE_GAMMA, PROBE_CASES, PROBE_TOLERANCE, learn_probe
+from autograder.probes import (ENDLESS_PROBE_ID, GAMMA as PROBE_GAMMA, PROBE_CASES, PROBE_TOLERANCE,
+                               assert_bootstraps_through_truncation, learn_probe)
 
 ASSIGNMENT = "02_online_dqn"
 TOLERANCE = 1e-5  # float32 arithmetic on numbers of order 1
@@ -376,17 +377,9 @@ def loop_bootstraps_through_truncation(train_online_dqn, Config, create_network,
     # terminal learns Q = 1 instead.
     config = Config(env_id=ENDLESS_PROBE_ID, total_steps=1500, hidden_dims=(16,), learning_rate=1e-2, gamma=0.9,
                     regularizer=0.0, eps_start=0.0, eps_end=0.0, eval_every=10**9)
-    network, _ = train_online_dqn(config, seed=0)
-    with torch.no_grad():
-        q_value = network(torch.ones(1)).item()
-    if q_value < 3.0:
-        raise CheckFailure(
-            "On an endless task cut by a time limit after every step (reward +1 per step, gamma 0.9), the "
-            "training loop learned the value of a task that really ends.",
-            expected="Q growing towards 1 / (1 - 0.9) = 10 (above 3 after 1500 steps)", got=f"Q = {q_value:.2f}",
-            hint="pass is_done = terminated, never `terminated or truncated`: a truncated episode did not end, "
-            "so its last transition must still bootstrap",
-        )
+    assert_bootstraps_through_truncation(
+        train_online_dqn, config, hint="pass is_done = terminated, never `terminated or truncated`: a truncated "
+        "episode did not end, so its last transition must still bootstrap")
 
 
 # The reward gate. Threshold, budget and calibration: autograder/gates.py (GATES["02_online_dqn"]).
