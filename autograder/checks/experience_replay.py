@@ -17,7 +17,6 @@ replacement inside a batch, which only lowers the spread). The seeds are fixed, 
 implementation passes or fails the same way every run.
 """
 import random
-import sys
 from collections import deque
 
 import numpy as np
@@ -61,9 +60,7 @@ def _seed_global_generators(seed):
     """Students may draw from numpy's global RNG, Python's random, or torch: seed all three."""
     random.seed(seed)
     np.random.seed(seed)
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.manual_seed(seed)
+    torch.manual_seed(seed)
 
 
 def _ids_of(batch):

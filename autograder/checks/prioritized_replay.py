@@ -1,4 +1,5 @@
-"""Checks of notebook 04: symlog, softmax, sample_prioritized_batch, update_batch, sort_replay_buffer.
+"""Checks of notebook 04: symlog, softmax, sample_prioritized_batch, update_batch, sort_replay_buffer,
+and the notebook's training loop with them (the truncation check and the reward gate).
 
 Test memories are built from ids: entry k holds priority PRIORITIES[k], state [k, k+0.25, k+0.5],
 action k % 3, reward -k, next_state [-k, ...] and terminated k % 2 == 1, so any returned row shows
@@ -11,6 +12,8 @@ from collections import deque
 import numpy as np
 
 from autograder.checks.core import CheckFailure, assert_close, check, suite
+from autograder.gates import GATES, assert_passes_gate
+from autograder.probes import ENDLESS_PROBE_ID, assert_bootstraps_through_truncation
 
 ASSIGNMENT = "04_prioritized_replay"
 TOLERANCE = 1e-9  # float64 arithmetic
@@ -18,6 +21,7 @@ PRIORITIES = [0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 9.0, 20.0]
 # Chi-square critical value for 7 degrees of freedom (8 priorities) at a false-alarm rate of 1e-3:
 # a correct sampler fails this often over random seeds; with the fixed seed below it passes.
 CHI_SQUARE_CRITICAL = 24.322
+TRUNCATION_STEPS = 500  # environment steps of the truncation check's training run
 
 
 def _entry(k, priority):
@@ -231,8 +235,38 @@ def sort_handles_equal_priorities(sort_replay_buffer):
                  tolerance=TOLERANCE, hint="ascending order by priority")
 
 
+# ---------------------------------------------------------------- the training loop and the gate
+
+
+@check(ASSIGNMENT)
+def loop_bootstraps_through_truncation(train_per_dqn, Config, sample_prioritized_batch, update_batch,
+                                       sort_replay_buffer):
+    """the training loop, with your functions, bootstraps through a time-limit truncation"""
+    # EndlessProbe: reward +1 forever, cut by a time limit after every step. With gamma 0.9 the true
+    # Q is 1 / (1 - 0.9) = 10 (the reference reaches 10.00 in 500 steps); a loop or a memory that
+    # turns every truncation into a termination learns Q = 1 instead.
+    config = Config(env_id=ENDLESS_PROBE_ID, total_steps=TRUNCATION_STEPS, hidden_dims=(16,), learning_rate=1e-2,
+                    gamma=0.9, regularizer=0.0, buffer_size=1000, batch_size=32, learning_starts=32,
+                    sort_every=100, eps_start=0.0, eps_end=0.0, eval_every=10**9)
+    assert_bootstraps_through_truncation(
+        train_per_dqn, config, hint="the loop stores `terminated`, never `terminated or truncated`; "
+        "sample_prioritized_batch must return each entry's own terminated flag as its fifth array, and update_batch "
+        "must keep it: a truncated episode did not end, so its last transition must still bootstrap")
+
+
+# The reward gate. Threshold, budget and calibration: autograder/gates.py (GATES["04_prioritized_replay"]).
+@check(ASSIGNMENT, slow=True)
+def per_dqn_gate(train_per_dqn, sample_prioritized_batch, update_batch, sort_replay_buffer):
+    """trained with your functions (seed 0, 10 000 steps), the greedy policy averages >= 150 over 100 episodes"""
+    assert_passes_gate(GATES[ASSIGNMENT], train_per_dqn)
+
+
 check_symlog = suite(ASSIGNMENT, "symlog")
 check_softmax = suite(ASSIGNMENT, "softmax")
 check_sample_prioritized_batch = suite(ASSIGNMENT, "sample_prioritized_batch")
 check_update_batch = suite(ASSIGNMENT, "update_batch")
 check_sort_replay_buffer = suite(ASSIGNMENT, "sort_replay_buffer")
+check_training_loop_on_truncation = suite(ASSIGNMENT, "train_per_dqn", "Config", "sample_prioritized_batch",
+                                          "update_batch", "sort_replay_buffer")
+check_per_dqn_gate = suite(ASSIGNMENT, "train_per_dqn", "sample_prioritized_batch", "update_batch",
+                           "sort_replay_buffer")

@@ -13,7 +13,6 @@ Squared errors: SARSA [0.25, 2.25, 16]; Q-learning [1, 1.5625, 16]; expected SAR
 from typing import NamedTuple
 
 import numpy as np
-import torch
 
 from autograder.checks.core import CheckFailure, assert_close, check, suite
 from autograder.fakes import TableQNetwork, one_hot

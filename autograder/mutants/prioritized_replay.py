@@ -4,7 +4,7 @@ from collections import deque
 
 import numpy as np
 
-from autograder.mutants import alternative, mutant
+from autograder.mutants import alternative, mutant, patched
 
 A = "04_prioritized_replay"
 
@@ -115,6 +115,14 @@ def sampling_uniformly(priorities):
     return np.full(len(priorities), 1 / len(priorities))
 
 
+@mutant(A, "sample_prioritized_batch", "prioritized_frequencies", "per_dqn_gate", build=_sampler)
+def sampling_by_softmax_of_minus_symlog(priorities):
+    """softmax(-symlog(p)), a sign slip: replays the best-predicted transitions most, new ones least."""
+    logits = -np.sign(priorities) * np.log1p(np.abs(priorities))
+    exponentials = np.exp(logits - logits.max())
+    return exponentials / exponentials.sum()
+
+
 @alternative(A, "sample_prioritized_batch", build=_sampler)
 def sampling_by_softmax_of_symlog(priorities):
     """np.random.choice with softmax(symlog(p)) written out, as the seminar suggests."""
@@ -216,3 +224,10 @@ def sort_with_itemgetter(replay_buffer):
     entries = list(replay_buffer)
     entries.sort(key=operator.itemgetter(0))
     return deque(entries, maxlen=replay_buffer.maxlen)
+
+
+# ---------------------------------------------------------------- the training loop and the gate
+
+patched(A, "train_per_dqn", "next_state, terminated))", "next_state, terminated or truncated))",
+        "loop_bootstraps_through_truncation", name="truncation_stored_as_terminal",
+        description="Stores `terminated or truncated`: a time limit cuts the bootstrap.")
