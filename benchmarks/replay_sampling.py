@@ -22,6 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from autograder.loader import load_notebook
+# The seed notebooks' sampling (random.sample on the deque, then one np.array per field); the mutant
+# bank keeps it as an alternative that the sample_batch checks must accept.
+from autograder.mutants.experience_replay import sample_batch_random_sample as sample_like_the_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solutions" / "03_experience_replay" / "03_experience_replay.ipynb"
@@ -44,17 +47,6 @@ def parse_args() -> Args:
     parser.add_argument("--repeats", type=int, default=300, help="timed calls per implementation and size")
     parser.add_argument("--seed", type=int, default=0)
     return Args(**vars(parser.parse_args()))
-
-
-def sample_from_deque(replay_deque, batch_size):
-    """The seed notebooks' sampling: random.sample on the deque, then one np.array per field."""
-    batch = random.sample(replay_deque, batch_size)
-    states = np.array([item[0] for item in batch])
-    actions = np.array([item[1] for item in batch])
-    rewards = np.array([item[2] for item in batch])
-    next_states = np.array([item[3] for item in batch])
-    terminateds = np.array([item[4] for item in batch])
-    return states, actions, rewards, next_states, terminateds
 
 
 def median_microseconds(sample, repeats, warmup=10):
@@ -91,7 +83,7 @@ def main():
             replay_deque.append(transition)
             replay_buffer.add(*transition)
 
-        deque_time = median_microseconds(lambda: sample_from_deque(replay_deque, args.batch_size), args.repeats)
+        deque_time = median_microseconds(lambda: sample_like_the_seeds(replay_deque, args.batch_size), args.repeats)
         ring_time = median_microseconds(lambda: replay_buffer.sample(args.batch_size), args.repeats)
         print(f"{size:>12,} {deque_time:>22.1f} {ring_time:>20.1f} {deque_time / ring_time:>8.1f}x")
 

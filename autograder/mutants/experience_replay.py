@@ -256,18 +256,11 @@ class BufferSamplingNewest(_Reference):
 
 
 @alternative(A, "ReplayBuffer")
-class BufferWithIfReset:
+class BufferWithIfReset(_Reference):
     """Pointer reset with an if, a `full` flag instead of a size counter, rng.choice for the indices."""
 
     def __init__(self, capacity, obs_dim, seed=None):
-        self.capacity = capacity
-        self.states = np.zeros((capacity, obs_dim), dtype=np.float32)
-        self.actions = np.zeros(capacity, dtype=np.int64)
-        self.rewards = np.zeros(capacity, dtype=np.float32)
-        self.next_states = np.zeros((capacity, obs_dim), dtype=np.float32)
-        self.terminateds = np.zeros(capacity, dtype=bool)
-        self.rng = np.random.default_rng(seed)
-        self.next_index = 0
+        super().__init__(capacity, obs_dim, seed)
         self.full = False
 
     def add(self, state, action, reward, next_state, terminated):
