@@ -7,6 +7,7 @@ test cell, the pytest front end and the mutant bank all hand it the objects.
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 from dataclasses import dataclass
 from typing import Callable
@@ -89,6 +90,19 @@ def suite(assignment: str, *names: str) -> Callable:
     run.__name__ = f"check_{names[0]}"
     run.__doc__ = f"Run every check of {assignment} that takes {', '.join(names)}."
     return run
+
+
+@contextlib.contextmanager
+def runtime_errors_fail(problem: str, hint: str):
+    """Inside this block, a RuntimeError from student code (PyTorch's shape and in-place errors)
+    becomes a CheckFailure with a hint. NotImplementedError is a RuntimeError too: it passes
+    through, so the runner reports the stub as not implemented yet."""
+    try:
+        yield
+    except NotImplementedError:
+        raise
+    except RuntimeError as error:
+        raise CheckFailure(problem, got=f"RuntimeError: {error}", hint=hint) from None
 
 
 def assert_close(actual, expected, *, what: str, tolerance: float, hint: str) -> None:

@@ -22,7 +22,7 @@ from collections import deque
 import numpy as np
 import torch
 
-from autograder.checks.core import CheckFailure, check, run_suite
+from autograder.checks.core import CheckFailure, check, suite
 from autograder.gates import GATES, assert_passes_gate
 from autograder.probes import ENDLESS_PROBE_ID, assert_bootstraps_through_truncation
 
@@ -241,9 +241,7 @@ def sample_batch_works_with_n_equal_to_len(sample_batch):
     _check_rows(batch, ids, "sample_batch", hint="index the deque with the sampled indices, all in range(len)")
 
 
-def check_sample_batch(sample_batch):
-    """All checks of sample_batch (what the notebook's test cell runs)."""
-    run_suite(ASSIGNMENT, sample_batch=sample_batch)
+check_sample_batch = suite(ASSIGNMENT, "sample_batch")
 
 
 # ---------------------------------------------------------------- ReplayBuffer
@@ -431,9 +429,7 @@ def buffer_rows_are_whole_transitions(ReplayBuffer):
                     "each argument into its own array (terminated into self.terminateds, ...)")
 
 
-def check_ReplayBuffer(ReplayBuffer):
-    """All checks of ReplayBuffer (what the notebook's test cell runs)."""
-    run_suite(ASSIGNMENT, ReplayBuffer=ReplayBuffer)
+check_ReplayBuffer = suite(ASSIGNMENT, "ReplayBuffer")
 
 
 # ---------------------------------------------------------------- the training loop and the gate
@@ -461,9 +457,5 @@ def replay_dqn_gate(train_replay_dqn, ReplayBuffer):
     assert_passes_gate(GATES[ASSIGNMENT], train_replay_dqn)
 
 
-def check_training_loop_on_truncation(train_replay_dqn, Config, ReplayBuffer):
-    run_suite(ASSIGNMENT, train_replay_dqn=train_replay_dqn, Config=Config, ReplayBuffer=ReplayBuffer)
-
-
-def check_replay_dqn_gate(train_replay_dqn, ReplayBuffer):
-    run_suite(ASSIGNMENT, train_replay_dqn=train_replay_dqn, ReplayBuffer=ReplayBuffer)
+check_training_loop_on_truncation = suite(ASSIGNMENT, "train_replay_dqn", "Config", "ReplayBuffer")
+check_replay_dqn_gate = suite(ASSIGNMENT, "train_replay_dqn", "ReplayBuffer")

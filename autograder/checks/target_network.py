@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from autograder.checks.core import CheckFailure, assert_close, check, run_suite
+from autograder.checks.core import CheckFailure, assert_close, check, runtime_errors_fail, suite
 from autograder.fakes import TableQNetwork, one_hot
 from autograder.gates import GATES, assert_passes_gate
 from autograder.probes import ENDLESS_PROBE_ID, assert_bootstraps_through_truncation
@@ -53,14 +53,9 @@ def _batch():
 
 def _loss_with_target(compute_td_loss_with_target, network, target_network, loss_type):
     states, actions, rewards, next_states, done = _batch()
-    try:
+    with runtime_errors_fail("compute_td_loss_with_target raised an error on a batch of 4.", SHAPE_HINT):
         loss, losses = compute_td_loss_with_target(network, target_network, states, actions, rewards, next_states,
                                                    done, gamma=GAMMA, loss_type=loss_type)
-    except NotImplementedError:  # a subclass of RuntimeError: the runner reports the stub
-        raise
-    except RuntimeError as error:
-        raise CheckFailure("compute_td_loss_with_target raised an error on a batch of 4.", got=f"RuntimeError: {error}",
-                           hint=SHAPE_HINT) from None
     if tuple(losses.shape) != (4,) or loss.dim() != 0:
         raise CheckFailure("Wrong output shapes.", expected="losses (4,) and a scalar loss",
                            got=f"losses {tuple(losses.shape)}, loss {tuple(loss.shape)}", hint=SHAPE_HINT)
@@ -132,16 +127,10 @@ def _with_running_stats(network, seed):
 
 
 def _update_error(function, *arguments):
-    try:
+    with runtime_errors_fail(f"{function.__name__} raised an error.",
+                             "in-place changes to parameters that require grad must run under torch.no_grad() "
+                             "(use target_param.copy_(...) or .mul_()/.add_() inside `with torch.no_grad():`)"):
         function(*arguments)
-    except NotImplementedError:  # a subclass of RuntimeError: the runner reports the stub
-        raise
-    except RuntimeError as error:
-        raise CheckFailure(
-            f"{function.__name__} raised an error.", got=f"RuntimeError: {error}",
-            hint="in-place changes to parameters that require grad must run under torch.no_grad() "
-            "(use target_param.copy_(...) or .mul_()/.add_() inside `with torch.no_grad():`)",
-        ) from None
 
 
 def _assert_independent(target_network, network, name):
@@ -297,19 +286,12 @@ def conv_network_shapes(ConvQNetwork):
     """ConvQNetwork maps images (batch, channels, height, width) to Q-values (batch, n_actions)"""
     for channels, height, width, n_actions in [(3, 40, 90, 2), (1, 84, 84, 4), (4, 64, 48, 3)]:
         torch.manual_seed(0)
-        try:
+        with runtime_errors_fail(f"ConvQNetwork({channels}, {height}, {width}, {n_actions}) fails on a batch of 5 images.",
+                                 "the Linear head's input size is conv_output_size applied three times to the width, times "
+                                 "three times to the height, times the last conv's channels (32); flatten with x.flatten(1) "
+                                 "(note height != width here)"):
             network = ConvQNetwork(channels, height, width, n_actions)
             q_values = network(torch.rand(5, channels, height, width))
-        except NotImplementedError:  # a subclass of RuntimeError: the runner reports the stub
-            raise
-        except RuntimeError as error:
-            raise CheckFailure(
-                f"ConvQNetwork({channels}, {height}, {width}, {n_actions}) fails on a batch of 5 images.",
-                got=f"RuntimeError: {error}",
-                hint="the Linear head's input size is conv_output_size applied three times to the width, times "
-                "three times to the height, times the last conv's channels (32); flatten with x.flatten(1) "
-                "(note height != width here)",
-            ) from None
         if tuple(q_values.shape) != (5, n_actions):
             raise CheckFailure("ConvQNetwork's output has the wrong shape.", expected=f"(5, {n_actions})",
                                got=tuple(q_values.shape), hint="end with nn.Linear(linear_input_size, n_actions)")
@@ -340,35 +322,11 @@ def full_agent_gate(train_full_agent, compute_double_dqn_targets, soft_update):
     assert_passes_gate(GATES[ASSIGNMENT], train_full_agent)
 
 
-def check_full_agent_on_truncation(train_full_agent, Config, compute_double_dqn_targets, soft_update):
-    run_suite(ASSIGNMENT, train_full_agent=train_full_agent, Config=Config,
-              compute_double_dqn_targets=compute_double_dqn_targets, soft_update=soft_update)
-
-
-def check_full_agent_gate(train_full_agent, compute_double_dqn_targets, soft_update):
-    run_suite(ASSIGNMENT, train_full_agent=train_full_agent, compute_double_dqn_targets=compute_double_dqn_targets,
-              soft_update=soft_update)
-
-
-def check_compute_td_loss_with_target(compute_td_loss_with_target):
-    run_suite(ASSIGNMENT, compute_td_loss_with_target=compute_td_loss_with_target)
-
-
-def check_hard_update(hard_update):
-    run_suite(ASSIGNMENT, hard_update=hard_update)
-
-
-def check_soft_update(soft_update):
-    run_suite(ASSIGNMENT, soft_update=soft_update)
-
-
-def check_compute_double_dqn_targets(compute_double_dqn_targets):
-    run_suite(ASSIGNMENT, compute_double_dqn_targets=compute_double_dqn_targets)
-
-
-def check_conv_output_size(conv_output_size):
-    run_suite(ASSIGNMENT, conv_output_size=conv_output_size)
-
-
-def check_ConvQNetwork(ConvQNetwork):
-    run_suite(ASSIGNMENT, ConvQNetwork=ConvQNetwork)
+check_full_agent_on_truncation = suite(ASSIGNMENT, "train_full_agent", "Config", "compute_double_dqn_targets", "soft_update")
+check_full_agent_gate = suite(ASSIGNMENT, "train_full_agent", "compute_double_dqn_targets", "soft_update")
+check_compute_td_loss_with_target = suite(ASSIGNMENT, "compute_td_loss_with_target")
+check_hard_update = suite(ASSIGNMENT, "hard_update")
+check_soft_update = suite(ASSIGNMENT, "soft_update")
+check_compute_double_dqn_targets = suite(ASSIGNMENT, "compute_double_dqn_targets")
+check_conv_output_size = suite(ASSIGNMENT, "conv_output_size")
+check_ConvQNetwork = suite(ASSIGNMENT, "ConvQNetwork")
