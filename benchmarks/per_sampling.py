@@ -6,8 +6,10 @@ equals ``(1 + p) / sum(1 + p)`` (proportional PER, alpha = 1, +1 offset).
 
 Compares a naive seminar-style implementation (list comprehension, exp-softmax,
 ``np.random.choice(p=...)``) with the solution notebook's vectorized one (priorities read with
-``np.fromiter``, cumulative sum + ``np.searchsorted``, only the sampled items gathered), and times
-the building blocks so the choice can be re-checked on another machine.
+``np.fromiter``, cumulative sum + ``np.searchsorted``, only the sampled items gathered) and with the
+notebook's provided ``SumTreeMemory`` (the same distribution from a sum tree over numpy arrays:
+O(log N) per draw instead of reading all N priorities), and times the building blocks so the
+choice can be re-checked on another machine.
 
     python benchmarks/per_sampling.py                      # sizes 10k and 100k, batch 128
     python benchmarks/per_sampling.py --sizes 100000 --repeats 200 --components
@@ -49,6 +51,14 @@ def make_buffer(size, obs_dim, rng, numpy_priorities=False):
         p = np.float32(pri[i]) if numpy_priorities else float(pri[i])
         buf.append((p, states[i], int(i % 2), 1.0, nxt[i], bool(i % 50 == 0)))
     return buf
+
+
+def sum_tree_from(memory_class, buf, obs_dim, seed):
+    """The same transitions and priorities in the notebook's SumTreeMemory."""
+    memory = memory_class(len(buf), obs_dim, seed=seed)
+    for entry in buf:
+        memory.add(*entry)
+    return memory
 
 
 def median_ms(fn, repeats, warmup=3):
@@ -108,11 +118,15 @@ def main():
     bufs = {n: make_buffer(n, args.obs_dim, rng, args.numpy_priorities) for n in args.sizes}
     results = {name: [median_ms(lambda: f(bufs[n], args.batch), args.repeats) for n in args.sizes]
                for name, f in impls.items()}
+    trees = {n: sum_tree_from(notebook.get("SumTreeMemory"), bufs[n], args.obs_dim, args.seed) for n in args.sizes}
+    results["sum tree (SumTreeMemory.sample)"] = [median_ms(lambda: trees[n].sample(args.batch), args.repeats)
+                                                  for n in args.sizes]
     for name, vals in results.items():
         print(f"{name:<40}" + "".join(f"{v:>12.3f}" for v in vals))
     base = results["naive (seminar)"]
-    print(f"{'speed-up vectorized vs naive':<40}"
-          + "".join(f"{b / v:>11.1f}x" for b, v in zip(base, results["vectorized (the notebook's solution)"])))
+    for name in ("vectorized (the notebook's solution)", "sum tree (SumTreeMemory.sample)"):
+        print(f"{'speed-up ' + name.split(' (')[0] + ' vs naive':<40}"
+              + "".join(f"{b / v:>11.1f}x" for b, v in zip(base, results[name])))
 
     if args.components:
         print()
