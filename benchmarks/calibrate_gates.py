@@ -46,8 +46,9 @@ def main():
         walls.append(time.perf_counter() - start)
         print(f"{seed:>5} {scores[-1]:>7.1f} {walls[-1]:>7.1f}", flush=True)
     passed = sum(score >= gate.threshold for score in scores)
-    print(f"pass rate {passed}/{len(scores)} = {passed / len(scores):.0%}; score min {min(scores):.1f}, "
-          f"median {statistics.median(scores):.1f}; wall median {statistics.median(walls):.1f} s, max {max(walls):.1f} s")
+    if scores:  # --seeds 0: baselines or mutants only
+        print(f"pass rate {passed}/{len(scores)} = {passed / len(scores):.0%}; score min {min(scores):.1f}, "
+              f"median {statistics.median(scores):.1f}; wall median {statistics.median(walls):.1f} s, max {max(walls):.1f} s")
 
     if args.baselines:
         create_network = notebook.get("create_network")

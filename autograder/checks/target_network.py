@@ -318,7 +318,7 @@ def full_agent_bootstraps_through_truncation(train_full_agent, Config, compute_d
 # The reward gate. Threshold, budget and calibration: autograder/gates.py (GATES["05_target_network"]).
 @check(ASSIGNMENT, slow=True)
 def full_agent_gate(train_full_agent, compute_double_dqn_targets, soft_update):
-    """trained with your functions (seed 0, stopping at the first solve), the greedy policy averages >= 475 over 100 episodes"""
+    """trained with your functions (seed 0, stopping once solved), the greedy policy averages >= 475 over 100 episodes"""
     assert_passes_gate(GATES[ASSIGNMENT], train_full_agent)
 
 
