@@ -28,17 +28,20 @@ class Gate:
 
 
 GATES = {
+    # All loops use fused Adam (faster on CPU); recalibrated with it (50 seeds each, 2026-11-21).
     # Online DQN, 20 000 env steps, the best of 20 greedy evaluations. Threshold 100: 50 of 50
-    # training seeds pass (min 160.6, median 398.4); an untrained network scores 9-84 (20
-    # initialisations), a random policy 24. At 15 000 steps 49 of 50 passed (seed 35 scored 69).
+    # training seeds pass (min 160.6, median 405.4); an untrained network scores 9-84 (20
+    # initialisations), a random policy 24. At 15 000 steps 49 of 50 passed (seed 35 scored 69; before
+    # fused Adam).
     "02_online_dqn": Gate("02_online_dqn", "train_online_dqn", 100.0, "20 000 environment steps"),
     # Replay DQN without a target network, 10 000 env steps, the best of 10 greedy evaluations.
-    # Threshold 150: 50 of 50 training seeds pass (min 208.2, median 382.3); an untrained network
+    # Threshold 150: 50 of 50 training seeds pass (min 208.2, median 368.8); an untrained network
     # scores 9-84, a random policy 24.
     "03_experience_replay": Gate("03_experience_replay", "train_replay_dqn", 150.0, "10 000 environment steps"),
     # Prioritized replay DQN, 10 000 env steps, the best of 10 greedy evaluations. Threshold 150 (as
-    # notebook 03): 50 of 50 training seeds passed (min 173.2 at seed 43, then 194.3, median 357.6);
-    # an untrained network scores 9-84 (20 initialisations), a random policy 24. One run ~14 s idle.
+    # notebook 03): 50 of 50 training seeds passed (min 233.6 at seed 11, then 260.8, median 365.1);
+    # an untrained network scores 9-84 (20 initialisations), a random policy 24. One run ~12.5 s
+    # (two runs sharing 2 cores).
     "04_prioritized_replay": Gate("04_prioritized_replay", "train_per_dqn", 150.0, "10 000 environment steps"),
     # The full agent (128 x 128), at most 30 000 env steps: it stops once two greedy evaluations in a
     # row reach 475 (100 episodes each, seed 10 000), returns the best evaluated weights, and is
