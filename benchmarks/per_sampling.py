@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import operator
-import time
 from collections import deque
 from itertools import accumulate
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.loader import load_notebook
+from timing import median_seconds
 
 _PRIORITY = operator.itemgetter(0)
 
@@ -61,15 +61,8 @@ def sum_tree_from(memory_class, buf, obs_dim, seed):
     return memory
 
 
-def median_ms(fn, repeats, warmup=3):
-    for _ in range(warmup):
-        fn()
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return 1e3 * float(np.median(ts))
+def median_ms(fn, repeats):
+    return 1e3 * median_seconds(fn, repeats, warmup=3)
 
 
 def components(buf, batch, repeats):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.loader import load_notebook
+from timing import median_seconds
 # The seed notebooks' sampling (random.sample on the deque, then one np.array per field); the mutant
 # bank keeps it as an alternative that the sample_batch checks must accept.
 from autograder.mutants.experience_replay import sample_batch_random_sample as sample_like_the_seeds
@@ -49,17 +49,6 @@ def parse_args() -> Args:
     return Args(**vars(parser.parse_args()))
 
 
-def median_microseconds(sample, repeats, warmup=10):
-    for _ in range(warmup):
-        sample()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        sample()
-        times.append(time.perf_counter() - start)
-    return 1e6 * float(np.median(times))
-
-
 def main():
     args = parse_args()
     random.seed(args.seed)
@@ -83,8 +72,8 @@ def main():
             replay_deque.append(transition)
             replay_buffer.add(*transition)
 
-        deque_time = median_microseconds(lambda: sample_like_the_seeds(replay_deque, args.batch_size), args.repeats)
-        ring_time = median_microseconds(lambda: replay_buffer.sample(args.batch_size), args.repeats)
+        deque_time = 1e6 * median_seconds(lambda: sample_like_the_seeds(replay_deque, args.batch_size), args.repeats, warmup=10)
+        ring_time = 1e6 * median_seconds(lambda: replay_buffer.sample(args.batch_size), args.repeats, warmup=10)
         print(f"{size:>12,} {deque_time:>22.1f} {ring_time:>20.1f} {deque_time / ring_time:>8.1f}x")
 
 
