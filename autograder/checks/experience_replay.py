@@ -453,7 +453,7 @@ def loop_stores_terminated_not_truncated(train_replay_dqn, Config, ReplayBuffer)
 # The reward gate. Threshold, budget and calibration: autograder/gates.py (GATES["03_experience_replay"]).
 @check(ASSIGNMENT, slow=True)
 def replay_dqn_gate(train_replay_dqn, ReplayBuffer):
-    """trained with your ReplayBuffer (seed 0, 10 000 steps), the greedy policy averages >= 150 over 100 episodes"""
+    """trained with your ReplayBuffer (seed 0, at most 10 000 steps), the greedy policy averages >= 150 over 100 episodes"""
     assert_passes_gate(GATES[ASSIGNMENT], train_replay_dqn)
 
 

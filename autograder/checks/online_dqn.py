@@ -378,7 +378,7 @@ def loop_bootstraps_through_truncation(train_online_dqn, Config, create_network,
 # The reward gate. Threshold, budget and calibration: autograder/gates.py (GATES["02_online_dqn"]).
 @check(ASSIGNMENT, slow=True)
 def online_dqn_gate(train_online_dqn, create_network, linear_epsilon, select_action_eps_greedy, compute_td_loss):
-    """trained with your functions (seed 0, 20 000 steps), the greedy policy averages >= 100 over 100 episodes"""
+    """trained with your functions (seed 0, at most 20 000 steps), the greedy policy averages >= 100 over 100 episodes"""
     assert_passes_gate(GATES[ASSIGNMENT], train_online_dqn)
 
 

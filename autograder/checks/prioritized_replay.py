@@ -257,7 +257,7 @@ def loop_bootstraps_through_truncation(train_per_dqn, Config, sample_prioritized
 # The reward gate. Threshold, budget and calibration: autograder/gates.py (GATES["04_prioritized_replay"]).
 @check(ASSIGNMENT, slow=True)
 def per_dqn_gate(train_per_dqn, sample_prioritized_batch, update_batch, sort_replay_buffer):
-    """trained with your functions (seed 0, 10 000 steps), the greedy policy averages >= 150 over 100 episodes"""
+    """trained with your functions (seed 0, at most 10 000 steps), the greedy policy averages >= 150 over 100 episodes"""
     assert_passes_gate(GATES[ASSIGNMENT], train_per_dqn)
 
 
