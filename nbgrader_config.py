@@ -18,3 +18,18 @@ c.Execute.interrupt_on_timeout = True
 # A student who deleted or replaced a test cell still gets the real one: locked and grade cells
 # are overwritten from the source, and missing ones are put back.
 c.OverwriteCells.add_missing_cells = True
+
+# The course's repairs (autograder/nbgrader_plugins.py): a copy-pasted, renamed or deleted grade cell
+# never leaves a student ungraded; cells tagged `demo` are skipped while autograding (the reward gates
+# train their own agents); a kernel that dies keeps the scores of the cells before it.
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds,  # noqa: E402
+                                    IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec,
+                                    SaveAutoGrades)
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+
+from autograder.nbgrader_plugins import CourseExecute, RepairCells  # noqa: E402
+
+c.Autograde.sanitize_preprocessors = [ClearOutput, RepairCells, DeduplicateIds, OverwriteKernelspec,
+                                      OverwriteCells, CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [CourseExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]

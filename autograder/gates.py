@@ -9,9 +9,9 @@ written below; `python benchmarks/calibrate_gates.py --assignment NAME` reproduc
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from autograder.checks.core import CheckFailure
+from autograder.framework import CheckFailure
+from autograder.guards import single_thread
 from helpers.evaluation import evaluate_policy_vectorized
 
 GATE_EVAL_SEED = 20_000  # differs from the seed of the evaluations that pick the best weights (10 000)
@@ -20,11 +20,30 @@ N_EVAL_EPISODES = 100
 
 @dataclass(frozen=True)
 class Gate:
+    """One reward gate's numbers: the ONE place they are written. The notebook's Config defaults
+    (total_steps, stop_return), the gate check's docstring and the gate test cell's docstring must
+    agree with them; tests/test_autograder.py proves it."""
+
     assignment: str
     train: str  # the notebook's training function: train(seed=...) -> (network, history)
     threshold: float  # the mean greedy return over the 100 evaluation episodes must reach this
-    budget: str  # what one training run costs, for messages
+    total_steps: int  # the training budget in environment steps (the notebook's Config.total_steps)
+    stop_return: float | None  # the notebook's Config.stop_return: training stops once an evaluation reaches it
     train_seed: int = 0
+    calibration: str = ""  # the reference's pass rate over 50 training seeds (benchmarks/calibrate_gates.py)
+
+    @property
+    def budget(self) -> str:
+        """What one training run costs, for messages: 'at most 20 000 environment steps, ...'."""
+        steps = f"{self.total_steps:,}".replace(",", " ")
+        stop = f", stopping once an evaluation reaches {self.stop_return:g}" if self.stop_return else ""
+        return f"at most {steps} environment steps{stop}"
+
+    @property
+    def summary(self) -> str:
+        """The words every docstring of this gate contains: 'seed 0, at most 20 000 steps'."""
+        steps = f"{self.total_steps:,}".replace(",", " ")
+        return f"seed {self.train_seed}, at most {steps} steps"
 
 
 GATES = {
@@ -38,18 +57,18 @@ GATES = {
     # (min 160.6, median 289.7; wall median 7.6 s, max 14.0 s); an untrained network scores 9-84 (20
     # initialisations), a random policy 24. With 15 000 steps and no stop, 49 of 50 passed (seed 35
     # scored 69; before fused Adam).
-    "02_online_dqn": Gate("02_online_dqn", "train_online_dqn", 100.0,
-                          "at most 20 000 environment steps, stopping once an evaluation reaches 200"),
+    "02_online_dqn": Gate("02_online_dqn", "train_online_dqn", 100.0, 20_000, 200.0,
+                          calibration="50 of 50 training seeds pass (min 160.6, median 289.7)"),
     # Replay DQN without a target network, at most 10 000 env steps, stop at 300. Threshold 150: 50 of
     # 50 training seeds pass (min 208.2, median 316.8; wall median 4.2 s, max 9.7 s); an untrained
     # network scores 9-84, a random policy 24.
-    "03_experience_replay": Gate("03_experience_replay", "train_replay_dqn", 150.0,
-                                 "at most 10 000 environment steps, stopping once an evaluation reaches 300"),
+    "03_experience_replay": Gate("03_experience_replay", "train_replay_dqn", 150.0, 10_000, 300.0,
+                                 calibration="50 of 50 training seeds pass (min 208.2, median 316.8)"),
     # Prioritized replay DQN, at most 10 000 env steps, stop at 300. Threshold 150 (as notebook 03): 50
     # of 50 training seeds pass (min 233.6 at seed 11, then 260.8, median 323.6; wall median 6.2 s, max
     # 12.5 s); an untrained network scores 9-84 (20 initialisations), a random policy 24.
-    "04_prioritized_replay": Gate("04_prioritized_replay", "train_per_dqn", 150.0,
-                                  "at most 10 000 environment steps, stopping once an evaluation reaches 300"),
+    "04_prioritized_replay": Gate("04_prioritized_replay", "train_per_dqn", 150.0, 10_000, 300.0,
+                                  calibration="50 of 50 training seeds pass (min 233.6, median 323.6)"),
     # The full agent (128 x 128, one gradient step every 2 env steps), at most 30 000 env steps: it
     # stops once two greedy evaluations in a row reach 475 (100 episodes each, seed 10 000), returns
     # the best evaluated weights, and is scored on 100 other episodes (seed 20 000). Threshold 475,
@@ -57,7 +76,9 @@ GATES = {
     # median 25 s, max 53 s, with four runs sharing 2 cores). An untrained network scores 9-91 (20
     # initialisations), a random policy 24. With a gradient step every env step (before): 50 of 50, min
     # 497.5. With 64 x 64 and a stop at the first evaluation >= 475: 44 of 50.
-    "05_target_network": Gate("05_target_network", "train_full_agent", 475.0, "at most 30 000 environment steps"),
+    # Its loop stops after two evaluations in a row reach Config.solved_return (475), not at stop_return.
+    "05_target_network": Gate("05_target_network", "train_full_agent", 475.0, 30_000, None,
+                              calibration="50 of 50 training seeds pass (min 482.1, median 500)"),
 }
 
 
@@ -69,12 +90,8 @@ def gate_returns(network) -> np.ndarray:
 
 def train_and_score(gate: Gate, train, seed: int | None = None) -> float:
     """Train with the notebook's `train` function (one thread: faster at these sizes) and return the gate score."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with single_thread():
         network, _ = train(seed=gate.train_seed if seed is None else seed)
-    finally:
-        torch.set_num_threads(threads)
     return float(gate_returns(network).mean())
 
 

@@ -12,7 +12,6 @@ import ast
 import itertools
 import linecache
 import re
-import signal
 import sys
 import types
 from dataclasses import dataclass, field
@@ -20,16 +19,15 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.framework import StudentCodeError
+from autograder.guards import CheckTimeout, time_limit
+
 # Executing one cell's definitions should take milliseconds; more means a constant that
 # calls something slow or a loop that never ends.
 CELL_TIME_LIMIT_SECONDS = 20
 _DEFINITION_PATTERN = re.compile(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)", re.MULTILINE)
 _CONSTANT_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _load_counter = itertools.count()
-
-
-class StudentCodeError(AssertionError):
-    """A name the checks need could not be loaded from the student's notebook."""
 
 
 @dataclass
@@ -102,27 +100,6 @@ def _defined_names(tree: ast.Module) -> list[str]:
     return names
 
 
-class _CellTimeout(BaseException):
-    """Raised by the alarm; a BaseException so that student `except Exception` cannot hide it."""
-
-
-def _run_with_time_limit(code, namespace: dict, seconds: int) -> None:
-    if not hasattr(signal, "SIGALRM"):  # Windows: no alarm, run without a limit
-        exec(code, namespace)
-        return
-
-    def on_alarm(signum, frame):
-        raise _CellTimeout()
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(seconds)
-    try:
-        exec(code, namespace)
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def load_notebook(path: str | Path) -> LoadedNotebook:
     """Execute the definitions of the notebook at `path` in a fresh module; never raises for bad cells."""
     path = Path(path)
@@ -157,12 +134,13 @@ def load_notebook(path: str | Path) -> LoadedNotebook:
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         code = compile(_definitions_only(tree), filename, "exec")
         try:
-            _run_with_time_limit(code, module.__dict__, CELL_TIME_LIMIT_SECONDS)
-        except _CellTimeout:
+            with time_limit(CELL_TIME_LIMIT_SECONDS):
+                exec(code, module.__dict__)
+        except CheckTimeout:
             reason = f"defining it took over {CELL_TIME_LIMIT_SECONDS} s (a slow constant or an endless loop?)"
             for name in names:
                 loaded.problems[name] = CellProblem(cell_number, reason)
-        except Exception as error:  # a bad cell must never stop the others from loading
+        except BaseException as error:  # noqa: BLE001 (a bad cell must never stop the others from loading)
             reason = f"running the cell's definitions raised {type(error).__name__}: {error}"
             for name in names:
                 loaded.problems[name] = CellProblem(cell_number, reason)

@@ -12,7 +12,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from autograder.checks.core import CheckFailure
+from autograder.framework import CheckFailure
+from autograder.guards import single_thread
 
 GAMMA = 0.5  # a small discount keeps bootstrapped values far from the one-step ones
 
@@ -166,12 +167,8 @@ def assert_bootstraps_through_truncation(train, config, hint: str) -> None:
     Every transition there ends in a time-limit truncation; a loop that treats truncation as
     termination learns Q = 1. Every reference loop reaches 10.00 within its check's step budget.
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # at these sizes a second thread only adds overhead
-    try:
+    with single_thread():  # at these sizes a second thread only adds overhead
         network, _ = train(config, seed=0)
-    finally:
-        torch.set_num_threads(threads)
     with torch.no_grad():
         q_value = network(torch.ones(1)).item()
     if q_value < 3.0:

@@ -5,8 +5,6 @@ assignment and `-k compute_td_loss` one function.
 """
 import pytest
 
-from autograder.checks.core import CheckFailure
-from autograder.loader import StudentCodeError
 from autograder.runner import load_all_checks, run_check
 
 ALL_CHECKS = load_all_checks()
@@ -17,12 +15,7 @@ ALL_CHECKS = load_all_checks()
     [pytest.param(c, id=c.test_id, marks=[pytest.mark.slow] if c.slow else []) for c in ALL_CHECKS],
 )
 def test_check(check, notebook_loader):
-    notebook = notebook_loader(check.assignment)
-    failure = None
-    try:
-        run_check(check, notebook)
-    except (CheckFailure, StudentCodeError) as error:
-        failure = error
-    if failure is not None:
+    outcome = run_check(check, notebook_loader(check.assignment))
+    if not outcome.passed:
         # The message is the lesson; pytest's traceback of our own code would only bury it.
-        pytest.fail(f"[{check.description}]\n{failure}", pytrace=False)
+        pytest.fail(f"[{check.description}]\n{outcome.message}", pytrace=False)

@@ -20,8 +20,9 @@ NEEDED_MODULES = {
 }
 
 
-def install_missing() -> list[str]:
-    """pip-install the requirements of the modules that are missing; return what was installed."""
+def install_missing() -> None:
+    """pip-install the requirements of the modules that are missing, saying what it installs.
+    Returns nothing, so the setup cell shows no output when nothing was missing."""
     if importlib.util.find_spec("torch") is None:
         raise RuntimeError(
             "PyTorch is not installed. Locally, run `pip install -r requirements.txt` "
@@ -31,4 +32,3 @@ def install_missing() -> list[str]:
     if missing:
         print("Installing:", ", ".join(missing))
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
-    return missing

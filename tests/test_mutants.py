@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from autograder.checks.core import CheckFailure
 from autograder.loader import load_notebook
 from autograder.mutants import load_bank
 from autograder.runner import load_all_checks, run_check
@@ -37,11 +36,11 @@ def variant_param(variant):
 
 @pytest.mark.parametrize("variant", [variant_param(v) for v in MUTANTS])
 def test_mutant_is_caught(variant):
+    notebook = solution(variant.assignment)
     for check in checks_named(variant.assignment, variant.catches):
-        with pytest.raises(CheckFailure) as caught:
-            notebook = solution(variant.assignment)
-            run_check(check, notebook, {variant.target: variant.implementation_for(notebook)})
-        message = str(caught.value)
+        outcome = run_check(check, notebook, {variant.target: variant.implementation_for(notebook)})
+        assert outcome.error_type == "CheckFailure", f"{check.name} did not fail with a CheckFailure: {outcome}"
+        message = outcome.message
         assert "expected" in message or "likely cause" in message, f"{check.name} fails without teaching: {message}"
 
 
@@ -51,7 +50,8 @@ def test_alternative_passes(variant):
     assert touched, f"no check takes {variant.target}"
     notebook = solution(variant.assignment)
     for check in touched:
-        run_check(check, notebook, {variant.target: variant.implementation_for(notebook)})
+        outcome = run_check(check, notebook, {variant.target: variant.implementation_for(notebook)})
+        assert outcome.passed, f"{check.name} rejects a correct alternative:\n{outcome.message}"
 
 
 def test_every_check_is_caught_by_some_mutant():

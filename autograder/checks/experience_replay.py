@@ -22,7 +22,7 @@ from collections import deque
 import numpy as np
 import torch
 
-from autograder.checks.core import CheckFailure, check, suite
+from autograder.checks.core import CellChecks, CheckFailure, check
 from autograder.gates import GATES, assert_passes_gate
 from autograder.probes import ENDLESS_PROBE_ID, assert_bootstraps_through_truncation
 
@@ -136,7 +136,7 @@ def _call_sample_batch(sample_batch, replay_buffer, n_samples):
         ) from None
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_sample_batch")
 def sample_batch_returns_five_arrays(sample_batch):
     """sample_batch returns 5 numpy arrays: states (n, obs_dim), actions (n,), rewards (n,), next_states (n, obs_dim), terminateds (n,) bool"""
     _seed_global_generators(SEED)
@@ -179,7 +179,7 @@ def sample_batch_returns_five_arrays(sample_batch):
             )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_sample_batch")
 def sample_batch_rows_are_whole_transitions(sample_batch):
     """every row (s, a, r, s', terminated) of the batch is one stored transition"""
     _seed_global_generators(SEED)
@@ -192,7 +192,7 @@ def sample_batch_rows_are_whole_transitions(sample_batch):
                     "sampling each column separately mixes transitions")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_sample_batch")
 def sample_batch_is_uniform(sample_batch):
     """sample_batch draws every stored transition equally often (chi-square, false-alarm rate 1e-3)"""
     _seed_global_generators(SEED)
@@ -205,7 +205,7 @@ def sample_batch_is_uniform(sample_batch):
                 "np.random.randint(0, len(replay_buffer), n_samples); do not take the first or last n")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_sample_batch")
 def sample_batch_reaches_oldest_and_newest(sample_batch):
     """the oldest and the newest stored transitions can both be sampled"""
     _seed_global_generators(SEED)
@@ -225,7 +225,7 @@ def sample_batch_reaches_oldest_and_newest(sample_batch):
         )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_sample_batch")
 def sample_batch_works_with_n_equal_to_len(sample_batch):
     """sample_batch works when n_samples == len(replay_buffer)"""
     _seed_global_generators(SEED)
@@ -241,7 +241,7 @@ def sample_batch_works_with_n_equal_to_len(sample_batch):
     _check_rows(batch, ids, "sample_batch", hint="index the deque with the sampled indices, all in range(len)")
 
 
-check_sample_batch = suite(ASSIGNMENT, "sample_batch")
+check_sample_batch = CellChecks(ASSIGNMENT, "test_sample_batch", "sample_batch")
 
 
 # ---------------------------------------------------------------- ReplayBuffer
@@ -276,7 +276,7 @@ def _draw_ids(buffer, calls, batch_size):
     return np.concatenate([_ids_of(buffer.sample(batch_size)) for _ in range(calls)])
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_ReplayBuffer")
 def buffer_len_grows_then_caps(ReplayBuffer):
     """len(buffer) counts the adds, then stays at capacity"""
     capacity = 5
@@ -295,7 +295,7 @@ def buffer_len_grows_then_caps(ReplayBuffer):
         )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_ReplayBuffer")
 def buffer_overwrites_the_oldest(ReplayBuffer):
     """once full, each add overwrites the oldest transition"""
     capacity = 5
@@ -313,7 +313,7 @@ def buffer_overwrites_the_oldest(ReplayBuffer):
         )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_ReplayBuffer")
 def buffer_sample_dtypes_and_shapes(ReplayBuffer):
     """sample returns states float32 (B, obs_dim), actions int64 (B,), rewards float32 (B,), next_states float32 (B, obs_dim), terminateds bool (B,)"""
     buffer = _filled(ReplayBuffer, 20, range(1, 11))
@@ -347,7 +347,7 @@ def buffer_sample_dtypes_and_shapes(ReplayBuffer):
             )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_ReplayBuffer")
 def buffer_never_samples_unfilled_slots(ReplayBuffer):
     """before the buffer is full, sample never returns an unfilled (all-zero) slot"""
     buffer = _filled(ReplayBuffer, 100, [1, 2, 3])
@@ -363,7 +363,7 @@ def buffer_never_samples_unfilled_slots(ReplayBuffer):
         )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_ReplayBuffer")
 def buffer_sample_is_uniform(ReplayBuffer):
     """sample draws every stored transition equally often, before and after wrap-around (chi-square, false-alarm rate 1e-3 each)"""
     hint = ("draw indices uniformly over all filled slots: self.rng.integers(0, len(self), batch_size) "
@@ -385,7 +385,7 @@ def buffer_sample_is_uniform(ReplayBuffer):
     _chi_square(ids, range(16, 26), "sample (full buffer after wrap-around)", hint)
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_ReplayBuffer")
 def buffer_seed_makes_sampling_repeatable(ReplayBuffer):
     """the same seed gives the same batches; another seed, or the next call, gives different ones"""
     def three_batches(seed):
@@ -419,7 +419,7 @@ def buffer_seed_makes_sampling_repeatable(ReplayBuffer):
         )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_ReplayBuffer")
 def buffer_rows_are_whole_transitions(ReplayBuffer):
     """every sampled row (s, a, r, s', terminated) is one stored transition, also after wrap-around"""
     buffer = _filled(ReplayBuffer, 8, range(1, 14))  # holds 6..13
@@ -429,13 +429,13 @@ def buffer_rows_are_whole_transitions(ReplayBuffer):
                     "each argument into its own array (terminated into self.terminateds, ...)")
 
 
-check_ReplayBuffer = suite(ASSIGNMENT, "ReplayBuffer")
+check_ReplayBuffer = CellChecks(ASSIGNMENT, "test_ReplayBuffer", "ReplayBuffer")
 
 
 # ---------------------------------------------------------------- the training loop and the gate
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_train_replay_dqn_stores_terminated")
 def loop_stores_terminated_not_truncated(train_replay_dqn, Config, ReplayBuffer):
     """the training loop stores `terminated` in your buffer and bootstraps through a time-limit truncation"""
     # EndlessProbe: reward +1 forever, cut by a time limit after every step. With gamma 0.9 the true
@@ -451,11 +451,11 @@ def loop_stores_terminated_not_truncated(train_replay_dqn, Config, ReplayBuffer)
 
 
 # The reward gate. Threshold, budget and calibration: autograder/gates.py (GATES["03_experience_replay"]).
-@check(ASSIGNMENT, slow=True)
-def replay_dqn_gate(train_replay_dqn, ReplayBuffer):
+@check(ASSIGNMENT, cell="test_replay_dqn_gate", slow=True)
+def replay_dqn_gate(train_replay_dqn):
     """trained with your ReplayBuffer (seed 0, at most 10 000 steps), the greedy policy averages >= 150 over 100 episodes"""
     assert_passes_gate(GATES[ASSIGNMENT], train_replay_dqn)
 
 
-check_training_loop_on_truncation = suite(ASSIGNMENT, "train_replay_dqn", "Config", "ReplayBuffer")
-check_replay_dqn_gate = suite(ASSIGNMENT, "train_replay_dqn", "ReplayBuffer")
+check_training_loop_on_truncation = CellChecks(ASSIGNMENT, "test_train_replay_dqn_stores_terminated", "train_replay_dqn", "Config", "ReplayBuffer")
+check_replay_dqn_gate = CellChecks(ASSIGNMENT, "test_replay_dqn_gate", "train_replay_dqn", "ReplayBuffer")

@@ -19,7 +19,7 @@ import torch
 from scipy.stats import chisquare
 from torch import nn
 
-from autograder.checks.core import CheckFailure, assert_close, check, runtime_errors_fail, suite
+from autograder.checks.core import CellChecks, CheckFailure, assert_close, check, runtime_errors_fail
 from autograder.fakes import TableQNetwork, one_hot
 from autograder.gates import GATES, assert_passes_gate
 from autograder.probes import (ENDLESS_PROBE_ID, GAMMA as PROBE_GAMMA, PROBE_CASES, PROBE_TOLERANCE,
@@ -72,7 +72,7 @@ def _linear_layers(network):
     return [m for m in network.modules() if isinstance(m, nn.Linear)]
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_create_network")
 def network_layers_follow_hidden_dims(create_network):
     """one Linear + ReLU per hidden size, then a Linear head"""
     for input_dim, hidden_dims, output_dim in [(5, [7, 3], 2), (4, [16], 3), (8, [6, 6, 6], 4)]:
@@ -93,7 +93,7 @@ def network_layers_follow_hidden_dims(create_network):
                                got=tuple(out.shape), hint="the layers must be chained in an nn.Sequential")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_create_network")
 def network_is_not_linear(create_network):
     """ReLUs between the layers: the network is not just one linear map"""
     torch.manual_seed(0)
@@ -110,7 +110,7 @@ def network_is_not_linear(create_network):
         )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_create_network")
 def network_head_has_no_activation(create_network):
     """Q-values can be negative: no activation after the last Linear"""
     network = create_network(4, [8], 2)
@@ -131,7 +131,7 @@ def network_head_has_no_activation(create_network):
 # ---------------------------------------------------------------- epsilon schedules
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_linear_epsilon")
 def linear_epsilon_values(linear_epsilon):
     """linear schedule: start, midpoint, end, then stays at the end"""
     steps = [0, 500, 1000, 5000]
@@ -144,7 +144,7 @@ def linear_epsilon_values(linear_epsilon):
                  "interpolate, then stay at eps_end (do not go below it)")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_exponential_epsilon")
 def exponential_epsilon_values(exponential_epsilon):
     """exponential schedule: eps_end + (eps_start - eps_end) * exp(-step / decay)"""
     steps = [0, 1000, 3000, 100000]
@@ -207,7 +207,7 @@ def _assert_frequencies(counts, probabilities, epsilon):
         )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_select_action_eps_greedy")
 def action_is_python_int(select_action_eps_greedy):
     """returns a Python int, for a numpy or list state"""
     network = PeakedQNetwork()
@@ -221,7 +221,7 @@ def action_is_python_int(select_action_eps_greedy):
             )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_select_action_eps_greedy")
 def greedy_at_epsilon_zero(select_action_eps_greedy):
     """at epsilon 0 it always takes the argmax over actions"""
     network = PeakedQNetwork()
@@ -237,19 +237,19 @@ def greedy_at_epsilon_zero(select_action_eps_greedy):
             )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_select_action_eps_greedy")
 def uniform_at_epsilon_one(select_action_eps_greedy):
     """at epsilon 1 all actions are equally likely"""
     _assert_frequencies(_action_counts(select_action_eps_greedy, 1.0, 2), [0.25] * 4, 1.0)
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_select_action_eps_greedy")
 def mixture_at_epsilon_between(select_action_eps_greedy):
     """at epsilon 0.4 the greedy action has probability 0.6 + 0.4 / 4"""
     _assert_frequencies(_action_counts(select_action_eps_greedy, 0.4, 2), [0.1, 0.1, 0.7, 0.1], 0.4)
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_select_action_eps_greedy")
 def acting_builds_no_graph(select_action_eps_greedy):
     """acting runs the network under torch.no_grad()"""
     network = PeakedQNetwork()
@@ -265,7 +265,7 @@ def acting_builds_no_graph(select_action_eps_greedy):
 # ---------------------------------------------------------------- compute_td_loss
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_compute_td_loss")
 def td_losses_exact(compute_td_loss):
     """exact per-sample squared TD errors on the hand example"""
     _, losses = _td_loss(compute_td_loss, TableQNetwork(TABLE), _hand_batch(), gamma=HAND_GAMMA, regularizer=0.0)
@@ -273,7 +273,7 @@ def td_losses_exact(compute_td_loss):
                  hint="target = r + gamma * max_a' Q(s', a'), just r where is_done; losses = (Q(s, a) - target) ** 2")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_compute_td_loss")
 def td_loss_adds_regulariser(compute_td_loss):
     """loss = mean squared TD error + regularizer * mean |Q(s, a)|"""
     loss, _ = _td_loss(compute_td_loss, TableQNetwork(TABLE), _hand_batch(), gamma=HAND_GAMMA, regularizer=0.1)
@@ -282,7 +282,7 @@ def td_loss_adds_regulariser(compute_td_loss):
                  tolerance=TOLERANCE, hint="loss = losses.mean() + regularizer * predicted Q(s, a).abs().mean()")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_compute_td_loss")
 def td_target_is_masked_at_terminal(compute_td_loss):
     """is_done cuts the bootstrap: the target is just r"""
     batch = list(_hand_batch())
@@ -299,7 +299,7 @@ def td_target_is_masked_at_terminal(compute_td_loss):
                  tolerance=TOLERANCE, hint="where is_done, the target is the reward alone")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_compute_td_loss")
 def td_gradient_reaches_only_the_prediction(compute_td_loss):
     """no gradient flows through the target: the gradient is that of the prediction term only"""
     network = TableQNetwork(TABLE)
@@ -320,7 +320,7 @@ def td_gradient_reaches_only_the_prediction(compute_td_loss):
                  hint="loss = mean of squared errors over the batch; only Q(s, a) carries gradient")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_compute_td_loss")
 def td_loss_accepts_lists_arrays_and_tensors(compute_td_loss):
     """same result for lists, numpy arrays and tensors"""
     results = {}
@@ -333,15 +333,15 @@ def td_loss_accepts_lists_arrays_and_tensors(compute_td_loss):
             raise CheckFailure(
                 f"compute_td_loss fails when its inputs are {name}.", expected="the same losses for every input type",
                 got=f"{type(error).__name__}: {error}",
-                hint="convert every input with torch.as_tensor(np.array(x), dtype=...) first",
+                hint="convert every input with torch.as_tensor(np.asarray(x), dtype=...) first",
             ) from None
         results[name] = losses.detach().tolist()
     assert_close(list(results.values()), [HAND_LOSSES] * 3, what=f"losses for inputs given as {list(results)}",
-                 tolerance=TOLERANCE, hint="convert every input with torch.as_tensor(np.array(x), dtype=...) first; "
+                 tolerance=TOLERANCE, hint="convert every input with torch.as_tensor(np.asarray(x), dtype=...) first; "
                  "actions as torch.long, is_done as torch.bool")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_learning_on_probes")
 def td_learning_finds_probe_values(create_network, compute_td_loss):
     """on probe tasks with known Q-values, the network and loss learn them"""
     for case in PROBE_CASES:
@@ -361,7 +361,7 @@ def td_learning_finds_probe_values(create_network, compute_td_loss):
 # ---------------------------------------------------------------- the training loop and the gate
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_train_online_dqn_bootstraps_through_truncation")
 def loop_bootstraps_through_truncation(train_online_dqn, Config, create_network, linear_epsilon,
                                        select_action_eps_greedy, compute_td_loss):
     """the training loop cuts the bootstrap on termination only, not on a time-limit truncation"""
@@ -376,19 +376,19 @@ def loop_bootstraps_through_truncation(train_online_dqn, Config, create_network,
 
 
 # The reward gate. Threshold, budget and calibration: autograder/gates.py (GATES["02_online_dqn"]).
-@check(ASSIGNMENT, slow=True)
-def online_dqn_gate(train_online_dqn, create_network, linear_epsilon, select_action_eps_greedy, compute_td_loss):
+@check(ASSIGNMENT, cell="test_online_dqn_gate", slow=True)
+def online_dqn_gate(train_online_dqn):
     """trained with your functions (seed 0, at most 20 000 steps), the greedy policy averages >= 100 over 100 episodes"""
     assert_passes_gate(GATES[ASSIGNMENT], train_online_dqn)
 
 
-check_create_network = suite(ASSIGNMENT, "create_network")
-check_linear_epsilon = suite(ASSIGNMENT, "linear_epsilon")
-check_exponential_epsilon = suite(ASSIGNMENT, "exponential_epsilon")
-check_select_action_eps_greedy = suite(ASSIGNMENT, "select_action_eps_greedy")
-check_compute_td_loss = suite(ASSIGNMENT, "compute_td_loss")
-check_learning_on_probes = suite(ASSIGNMENT, "create_network", "compute_td_loss")
-check_training_loop_on_truncation = suite(ASSIGNMENT, "train_online_dqn", "Config", "create_network", "linear_epsilon",
+check_create_network = CellChecks(ASSIGNMENT, "test_create_network", "create_network")
+check_linear_epsilon = CellChecks(ASSIGNMENT, "test_linear_epsilon", "linear_epsilon")
+check_exponential_epsilon = CellChecks(ASSIGNMENT, "test_exponential_epsilon", "exponential_epsilon")
+check_select_action_eps_greedy = CellChecks(ASSIGNMENT, "test_select_action_eps_greedy", "select_action_eps_greedy")
+check_compute_td_loss = CellChecks(ASSIGNMENT, "test_compute_td_loss", "compute_td_loss")
+check_learning_on_probes = CellChecks(ASSIGNMENT, "test_learning_on_probes", "create_network", "compute_td_loss")
+check_training_loop_on_truncation = CellChecks(ASSIGNMENT, "test_train_online_dqn_bootstraps_through_truncation", "train_online_dqn", "Config", "create_network", "linear_epsilon",
                                           "select_action_eps_greedy", "compute_td_loss")
-check_online_dqn_gate = suite(ASSIGNMENT, "train_online_dqn", "create_network", "linear_epsilon",
+check_online_dqn_gate = CellChecks(ASSIGNMENT, "test_online_dqn_gate", "train_online_dqn", "create_network", "linear_epsilon",
                               "select_action_eps_greedy", "compute_td_loss")

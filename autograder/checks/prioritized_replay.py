@@ -11,7 +11,7 @@ from collections import deque
 
 import numpy as np
 
-from autograder.checks.core import CheckFailure, assert_close, check, suite
+from autograder.checks.core import CellChecks, CheckFailure, assert_close, check
 from autograder.gates import GATES, assert_passes_gate
 from autograder.probes import ENDLESS_PROBE_ID, assert_bootstraps_through_truncation
 
@@ -41,7 +41,7 @@ def _seed(seed):
 # ---------------------------------------------------------------- symlog / softmax
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_symlog")
 def symlog_values(symlog):
     """symlog at 0, +-1, e - 1 and 1e6, elementwise on arrays of any shape"""
     inputs = np.array([[0.0, 1.0, -1.0], [math.e - 1, -(math.e - 1), 1e6]])
@@ -54,7 +54,7 @@ def symlog_values(symlog):
                  hint="sign(x) * log(|x| + 1): the + 1 goes inside the log, and |x| keeps the log defined for negatives")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_symlog")
 def symlog_is_odd_and_increasing(symlog):
     """symlog is odd and strictly increasing, and finite for huge inputs"""
     grid = np.linspace(-50, 50, 201)
@@ -71,7 +71,7 @@ def symlog_is_odd_and_increasing(symlog):
                  hint="log(|x| + 1) needs no exponential, so it cannot overflow")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_softmax")
 def softmax_values(softmax):
     """softmax of [1, 2, 3] is exact and sums to 1"""
     exponentials = np.exp([1.0, 2.0, 3.0])
@@ -79,7 +79,7 @@ def softmax_values(softmax):
                  what="softmax([1, 2, 3])", tolerance=TOLERANCE, hint="exp(x - max(x)) / sum(exp(x - max(x)))")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_softmax")
 def softmax_is_stable(softmax):
     """no overflow: softmax([1e4, 1e4 - 1, 0]) is finite and right"""
     got = np.asarray(softmax(np.array([1e4, 1e4 - 1.0, 0.0])), dtype=float)
@@ -92,7 +92,7 @@ def softmax_is_stable(softmax):
                  hint="exp(x - max(x)) / sum(exp(x - max(x)))")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_softmax")
 def softmax_temperature(softmax):
     """softmax(xs, temp) divides xs by temp: temp 2 on [0, 2 log 3] gives [1/4, 3/4]"""
     got = softmax(np.array([0.0, 2 * math.log(3)]), temp=2.0)
@@ -114,7 +114,7 @@ def _sample(sample_prioritized_batch, memory, n_samples):
     return [np.asarray(column) for column in batch], indices
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_sample_prioritized_batch")
 def prioritized_batch_shapes(sample_prioritized_batch):
     """the batch holds five numpy arrays of the right shapes"""
     _seed(0)
@@ -127,7 +127,7 @@ def prioritized_batch_shapes(sample_prioritized_batch):
                            "(skip the priority, field 0)")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_sample_prioritized_batch")
 def prioritized_rows_match_indices(sample_prioritized_batch):
     """row k of the batch is the entry at indices[k]"""
     memory = _memory()
@@ -146,7 +146,7 @@ def prioritized_rows_match_indices(sample_prioritized_batch):
             )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_sample_prioritized_batch")
 def prioritized_frequencies(sample_prioritized_batch):
     """positions are drawn with probability softmax(symlog(priority))"""
     priorities = np.array(PRIORITIES)
@@ -175,7 +175,7 @@ def prioritized_frequencies(sample_prioritized_batch):
 # ---------------------------------------------------------------- update_batch / sort_replay_buffer
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_update_batch")
 def update_writes_exactly_those_entries(update_batch):
     """update_batch changes the priorities at exactly the given positions and keeps the transitions"""
     memory = _memory()
@@ -200,7 +200,7 @@ def update_writes_exactly_those_entries(update_batch):
                                hint="keep each entry's state, action, reward, next_state and terminated; change only its priority")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_sort_replay_buffer")
 def sort_orders_by_priority(sort_replay_buffer):
     """sort_replay_buffer: ascending priorities, the same entries, the same maxlen"""
     shuffled = [PRIORITIES[k] for k in [3, 7, 0, 5, 1, 6, 2, 4]]
@@ -219,7 +219,7 @@ def sort_orders_by_priority(sort_replay_buffer):
         raise CheckFailure("The sorted memory does not hold the same transitions.", hint="sort the entries, do not rebuild them")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_sort_replay_buffer")
 def sort_handles_equal_priorities(sort_replay_buffer):
     """entries with equal priorities sort without comparing their numpy states"""
     memory = deque((_entry(k, 1.0 if k % 2 else 0.0) for k in range(6)), maxlen=10)
@@ -238,7 +238,7 @@ def sort_handles_equal_priorities(sort_replay_buffer):
 # ---------------------------------------------------------------- the training loop and the gate
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_train_per_dqn_bootstraps_through_truncation")
 def loop_bootstraps_through_truncation(train_per_dqn, Config, sample_prioritized_batch, update_batch,
                                        sort_replay_buffer):
     """the training loop, with your functions, bootstraps through a time-limit truncation"""
@@ -255,18 +255,18 @@ def loop_bootstraps_through_truncation(train_per_dqn, Config, sample_prioritized
 
 
 # The reward gate. Threshold, budget and calibration: autograder/gates.py (GATES["04_prioritized_replay"]).
-@check(ASSIGNMENT, slow=True)
-def per_dqn_gate(train_per_dqn, sample_prioritized_batch, update_batch, sort_replay_buffer):
+@check(ASSIGNMENT, cell="test_per_dqn_gate", slow=True)
+def per_dqn_gate(train_per_dqn):
     """trained with your functions (seed 0, at most 10 000 steps), the greedy policy averages >= 150 over 100 episodes"""
     assert_passes_gate(GATES[ASSIGNMENT], train_per_dqn)
 
 
-check_symlog = suite(ASSIGNMENT, "symlog")
-check_softmax = suite(ASSIGNMENT, "softmax")
-check_sample_prioritized_batch = suite(ASSIGNMENT, "sample_prioritized_batch")
-check_update_batch = suite(ASSIGNMENT, "update_batch")
-check_sort_replay_buffer = suite(ASSIGNMENT, "sort_replay_buffer")
-check_training_loop_on_truncation = suite(ASSIGNMENT, "train_per_dqn", "Config", "sample_prioritized_batch",
+check_symlog = CellChecks(ASSIGNMENT, "test_symlog", "symlog")
+check_softmax = CellChecks(ASSIGNMENT, "test_softmax", "softmax")
+check_sample_prioritized_batch = CellChecks(ASSIGNMENT, "test_sample_prioritized_batch", "sample_prioritized_batch")
+check_update_batch = CellChecks(ASSIGNMENT, "test_update_batch", "update_batch")
+check_sort_replay_buffer = CellChecks(ASSIGNMENT, "test_sort_replay_buffer", "sort_replay_buffer")
+check_training_loop_on_truncation = CellChecks(ASSIGNMENT, "test_train_per_dqn_bootstraps_through_truncation", "train_per_dqn", "Config", "sample_prioritized_batch",
                                           "update_batch", "sort_replay_buffer")
-check_per_dqn_gate = suite(ASSIGNMENT, "train_per_dqn", "sample_prioritized_batch", "update_batch",
+check_per_dqn_gate = CellChecks(ASSIGNMENT, "test_per_dqn_gate", "train_per_dqn", "sample_prioritized_batch", "update_batch",
                            "sort_replay_buffer")

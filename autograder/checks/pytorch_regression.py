@@ -12,7 +12,7 @@ x = [[1], [2]], targets y = [[3], [5]], mean squared error, plain SGD with lr 0.
 import torch
 from torch import nn
 
-from autograder.checks.core import CheckFailure, assert_close, check, suite
+from autograder.checks.core import CellChecks, CheckFailure, assert_close, check
 
 ASSIGNMENT = "01_pytorch_regression"
 TOLERANCE = 1e-5  # float32 arithmetic on numbers of order 1
@@ -66,7 +66,7 @@ def _parameters(model):
 # ---------------------------------------------------------------- make_train_step
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_make_train_step")
 def train_step_returns_python_float(make_train_step):
     """train_step returns the loss as a Python float"""
     model, optimizer, x, y = _hand_setup()
@@ -80,7 +80,7 @@ def train_step_returns_python_float(make_train_step):
         )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_make_train_step")
 def train_step_returns_loss_before_update(make_train_step):
     """train_step returns the loss of its own forward pass (before the update)"""
     model, optimizer, x, y = _hand_setup()
@@ -91,7 +91,7 @@ def train_step_returns_loss_before_update(make_train_step):
     )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_make_train_step")
 def train_step_one_forward_one_step(make_train_step):
     """each call makes exactly one forward pass and one optimizer step"""
     model, optimizer, x, y = _hand_setup()
@@ -108,7 +108,7 @@ def train_step_one_forward_one_step(make_train_step):
             )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_make_train_step")
 def train_step_makes_the_exact_sgd_update(make_train_step):
     """one call moves the parameters by exactly -lr * gradient"""
     model, optimizer, x, y = _hand_setup()
@@ -129,7 +129,7 @@ def train_step_makes_the_exact_sgd_update(make_train_step):
     )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_make_train_step")
 def train_step_does_not_accumulate_gradients(make_train_step):
     """gradients do not accumulate from one call to the next"""
     model, optimizer, x, y = _hand_setup()
@@ -144,7 +144,7 @@ def train_step_does_not_accumulate_gradients(make_train_step):
     )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_make_train_step")
 def train_step_uses_train_mode(make_train_step):
     """train_step puts the model in train mode"""
     model, optimizer, x, y = _hand_setup()
@@ -160,7 +160,7 @@ def train_step_uses_train_mode(make_train_step):
         )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_training_recovers_line")
 def training_recovers_intercept_and_slope(make_train_step, make_line_data):
     """trained on the notebook's data, the model finds intercept 1 and slope 2"""
     x_train, y_train, _, _ = make_line_data()
@@ -181,7 +181,7 @@ def training_recovers_intercept_and_slope(make_train_step, make_line_data):
 # ---------------------------------------------------------------- make_val_step
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_make_val_step")
 def val_step_returns_loss_as_float(make_val_step):
     """val_step returns the loss as a Python float"""
     model, _, x, y = _hand_setup()
@@ -197,7 +197,7 @@ def val_step_returns_loss_as_float(make_val_step):
                  tolerance=TOLERANCE, hint="return loss_fn(model(x), y).item()")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_make_val_step")
 def val_step_uses_eval_mode(make_val_step):
     """val_step puts the model in eval mode"""
     model, _, x, y = _hand_setup()
@@ -212,7 +212,7 @@ def val_step_uses_eval_mode(make_val_step):
         )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_make_val_step")
 def val_step_changes_nothing(make_val_step):
     """val_step leaves parameters and gradients untouched"""
     model, _, x, y = _hand_setup()
@@ -227,7 +227,7 @@ def val_step_changes_nothing(make_val_step):
         )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_make_val_step")
 def val_step_builds_no_graph(make_val_step):
     """val_step runs the model without building an autograd graph"""
     model, _, x, y = _hand_setup()
@@ -241,6 +241,6 @@ def val_step_builds_no_graph(make_val_step):
         )
 
 
-check_make_train_step = suite(ASSIGNMENT, "make_train_step")
-check_make_val_step = suite(ASSIGNMENT, "make_val_step")
-check_training_recovers_line = suite(ASSIGNMENT, "make_train_step", "make_line_data")
+check_make_train_step = CellChecks(ASSIGNMENT, "test_make_train_step", "make_train_step")
+check_make_val_step = CellChecks(ASSIGNMENT, "test_make_val_step", "make_val_step")
+check_training_recovers_line = CellChecks(ASSIGNMENT, "test_training_recovers_line", "make_train_step", "make_line_data")

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from autograder.checks.core import CheckFailure, assert_close, check, runtime_errors_fail, suite
+from autograder.checks.core import CellChecks, CheckFailure, assert_close, check, runtime_errors_fail
 from autograder.fakes import TableQNetwork, one_hot
 from helpers.gridworld import GOAL, N_COLS, greedy_path
 
@@ -82,7 +82,7 @@ def _assert_prediction_only_gradient(network, losses, targets_hint):
 # ---------------------------------------------------------------- compute_sarsa_loss
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_compute_sarsa_loss")
 def sarsa_losses_exact(compute_sarsa_loss):
     """SARSA bootstraps from Q(s', a') for the action actually taken next"""
     losses = _sarsa(compute_sarsa_loss, TableQNetwork(TABLE)).detach()
@@ -95,7 +95,7 @@ def sarsa_losses_exact(compute_sarsa_loss):
                  hint="target = r + gamma * Q(s', next_actions), just r where is_done; losses = (Q(s, a) - target) ** 2")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_compute_sarsa_loss")
 def sarsa_masks_terminal(compute_sarsa_loss):
     """is_done cuts the bootstrap: every target is just r when all transitions are terminal"""
     losses = _sarsa(compute_sarsa_loss, TableQNetwork(TABLE), done=[True, True, True]).detach()
@@ -103,7 +103,7 @@ def sarsa_masks_terminal(compute_sarsa_loss):
                  hint="where is_done the target is the reward alone: torch.where(is_done, rewards, bootstrapped)")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_compute_sarsa_loss")
 def sarsa_target_carries_no_gradient(compute_sarsa_loss):
     """no gradient flows through the SARSA target"""
     network = TableQNetwork(TABLE)
@@ -114,7 +114,7 @@ def sarsa_target_carries_no_gradient(compute_sarsa_loss):
 # ---------------------------------------------------------------- compute_expected_sarsa_loss
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_compute_expected_sarsa_loss")
 def expected_sarsa_losses_exact(compute_expected_sarsa_loss):
     """expected SARSA averages Q(s', .) over the epsilon-greedy policy (epsilon 0.3)"""
     losses = _expected_sarsa(compute_expected_sarsa_loss, TableQNetwork(TABLE), EPSILON).detach()
@@ -124,7 +124,7 @@ def expected_sarsa_losses_exact(compute_expected_sarsa_loss):
                  "target = r + gamma * sum_a pi(a | s') Q(s', a)")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_compute_expected_sarsa_loss")
 def expected_sarsa_limits(compute_expected_sarsa_loss):
     """epsilon 0 gives Q-learning's target; epsilon 1 the mean over actions"""
     greedy = _expected_sarsa(compute_expected_sarsa_loss, TableQNetwork(TABLE), 0.0).detach()
@@ -136,7 +136,7 @@ def expected_sarsa_limits(compute_expected_sarsa_loss):
                  tolerance=TOLERANCE, hint="with epsilon 1 every action has probability 1 / n_actions")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_compute_expected_sarsa_loss")
 def expected_sarsa_target_carries_no_gradient(compute_expected_sarsa_loss):
     """no gradient flows through the expected SARSA target"""
     network = TableQNetwork(TABLE)
@@ -237,7 +237,7 @@ def _assert_on_policy_behaviour(train_cliffwalking, Config, algorithm, name, tar
 # train_cliffwalking calls it by its global name.
 # Budget: 12-15 s wall per check measured under load 6-8 on 2 shared cores, hence slow=True (a loss
 # that makes the agent wander can take minutes: every episode then runs to the 500-step limit).
-@check(ASSIGNMENT, slow=True)
+@check(ASSIGNMENT, cell="test_sarsa_on_cliffwalking", slow=True)
 def sarsa_takes_the_safe_path(train_cliffwalking, Config, compute_sarsa_loss):
     """on CliffWalking, SARSA learns a safe path and out-earns Q-learning per training episode (seed 0)"""
     # Reference pass rate 48/50 over seeds 0..49 (benchmarks/calibrate_cliffwalking.py --seeds 50). The greedy
@@ -249,7 +249,7 @@ def sarsa_takes_the_safe_path(train_cliffwalking, Config, compute_sarsa_loss):
                                 "(exploration included), not max_a' Q(s', a')")
 
 
-@check(ASSIGNMENT, slow=True)
+@check(ASSIGNMENT, cell="test_expected_sarsa_on_cliffwalking", slow=True)
 def expected_sarsa_takes_the_safe_path(train_cliffwalking, Config, compute_expected_sarsa_loss):
     """on CliffWalking, expected SARSA learns a safe path and out-earns Q-learning per training episode (seed 0)"""
     # Reference pass rate 50/50 over seeds 0..49 (same command). The greedy path is safe in every seed (usually
@@ -261,7 +261,7 @@ def expected_sarsa_takes_the_safe_path(train_cliffwalking, Config, compute_expec
                                 "epsilon it is given; a greedy average (the max) is Q-learning's target")
 
 
-check_compute_sarsa_loss = suite(ASSIGNMENT, "compute_sarsa_loss")
-check_compute_expected_sarsa_loss = suite(ASSIGNMENT, "compute_expected_sarsa_loss")
-check_sarsa_on_cliffwalking = suite(ASSIGNMENT, "train_cliffwalking", "Config", "compute_sarsa_loss")
-check_expected_sarsa_on_cliffwalking = suite(ASSIGNMENT, "train_cliffwalking", "Config", "compute_expected_sarsa_loss")
+check_compute_sarsa_loss = CellChecks(ASSIGNMENT, "test_compute_sarsa_loss", "compute_sarsa_loss")
+check_compute_expected_sarsa_loss = CellChecks(ASSIGNMENT, "test_compute_expected_sarsa_loss", "compute_expected_sarsa_loss")
+check_sarsa_on_cliffwalking = CellChecks(ASSIGNMENT, "test_sarsa_on_cliffwalking", "train_cliffwalking", "Config", "compute_sarsa_loss")
+check_expected_sarsa_on_cliffwalking = CellChecks(ASSIGNMENT, "test_expected_sarsa_on_cliffwalking", "train_cliffwalking", "Config", "compute_expected_sarsa_loss")

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from autograder.checks.core import CheckFailure, assert_close, check, runtime_errors_fail, suite
+from autograder.checks.core import CellChecks, CheckFailure, assert_close, check, runtime_errors_fail
 from autograder.fakes import TableQNetwork, one_hot
 from autograder.gates import GATES, assert_passes_gate
 from autograder.probes import ENDLESS_PROBE_ID, assert_bootstraps_through_truncation
@@ -65,7 +65,7 @@ def _loss_with_target(compute_td_loss_with_target, network, target_network, loss
 # ---------------------------------------------------------------- compute_td_loss_with_target
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_compute_td_loss_with_target")
 def target_loss_uses_target_network(compute_td_loss_with_target):
     """the bootstrap value max_a' Q-(s', a') comes from the target network (exact MSE losses)"""
     loss, losses = _loss_with_target(compute_td_loss_with_target, *_networks(), "mse")
@@ -76,7 +76,7 @@ def target_loss_uses_target_network(compute_td_loss_with_target):
                  hint="loss is the mean of the per-sample losses (no regulariser in this notebook)")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_compute_td_loss_with_target")
 def target_loss_huber(compute_td_loss_with_target):
     """loss_type='huber' gives per-sample smooth L1 losses"""
     loss, losses = _loss_with_target(compute_td_loss_with_target, *_networks(), "huber")
@@ -87,7 +87,7 @@ def target_loss_huber(compute_td_loss_with_target):
                  hint="loss is the mean of the per-sample losses")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_compute_td_loss_with_target")
 def target_loss_gradients(compute_td_loss_with_target):
     """gradient reaches only Q(s, a) of the online network; none reaches the target network"""
     network, target_network = _networks()
@@ -152,7 +152,7 @@ def _assert_independent(target_network, network, name):
         )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_hard_update")
 def hard_update_copies_everything(hard_update):
     """hard_update copies all parameters and buffers into the target network"""
     network, target_network = _with_running_stats(_small_network(0), 0), _with_running_stats(_small_network(1), 5)
@@ -169,7 +169,7 @@ def hard_update_copies_everything(hard_update):
         )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_hard_update")
 def hard_update_makes_an_independent_copy(hard_update):
     """after hard_update, training the online network leaves the target unchanged"""
     network, target_network = _small_network(0), _small_network(1)
@@ -185,7 +185,7 @@ def hard_update_makes_an_independent_copy(hard_update):
                            hint="copy values (load_state_dict or copy_), do not share tensors")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_soft_update")
 def soft_update_is_polyak(soft_update):
     """soft_update sets target = tau * online + (1 - tau) * target, in place"""
     network, target_network = _small_network(0), _small_network(1)
@@ -213,7 +213,7 @@ def soft_update_is_polyak(soft_update):
     _assert_independent(target_network, network, "soft_update")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_soft_update")
 def soft_update_with_tau_one_copies(soft_update):
     """tau = 1 copies the online parameters; tau = 0 changes nothing"""
     network, target_network = _small_network(0), _small_network(1)
@@ -232,7 +232,7 @@ def soft_update_with_tau_one_copies(soft_update):
 # ---------------------------------------------------------------- compute_double_dqn_targets
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_compute_double_dqn_targets")
 def double_dqn_targets_exact(compute_double_dqn_targets):
     """the online network picks a', the target network evaluates it"""
     network, target_network = _networks()
@@ -253,7 +253,7 @@ def double_dqn_targets_exact(compute_double_dqn_targets):
                  hint="r + gamma * Q-(s', argmax_a Q(s', a)), just r where is_done")
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_compute_double_dqn_targets")
 def double_dqn_targets_carry_no_gradient(compute_double_dqn_targets):
     """the targets carry no gradient to either network"""
     network, target_network = _networks()
@@ -267,7 +267,7 @@ def double_dqn_targets_carry_no_gradient(compute_double_dqn_targets):
 # ---------------------------------------------------------------- conv_output_size / ConvQNetwork
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_conv_output_size")
 def conv_output_size_values(conv_output_size):
     """output size of a convolution without padding: (size - kernel_size) // stride + 1"""
     cases = [((84,), 40), ((40,), 18), ((18,), 7), ((64, 3, 1), 62), ((7, 7, 1), 1), ((41,), 19)]
@@ -281,7 +281,7 @@ def conv_output_size_values(conv_output_size):
         )
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_ConvQNetwork")
 def conv_network_shapes(ConvQNetwork):
     """ConvQNetwork maps images (batch, channels, height, width) to Q-values (batch, n_actions)"""
     for channels, height, width, n_actions in [(3, 40, 90, 2), (1, 84, 84, 4), (4, 64, 48, 3)]:
@@ -300,7 +300,7 @@ def conv_network_shapes(ConvQNetwork):
 # ---------------------------------------------------------------- the assembled agent and the gate
 
 
-@check(ASSIGNMENT)
+@check(ASSIGNMENT, cell="test_train_full_agent_bootstraps_through_truncation")
 def full_agent_bootstraps_through_truncation(train_full_agent, Config, compute_double_dqn_targets, soft_update):
     """the full agent's loop cuts the bootstrap on termination only, not on a time-limit truncation"""
     # EndlessProbe: reward +1 forever, cut by a time limit after every step. With gamma 0.9 the true
@@ -316,17 +316,17 @@ def full_agent_bootstraps_through_truncation(train_full_agent, Config, compute_d
 
 
 # The reward gate. Threshold, budget and calibration: autograder/gates.py (GATES["05_target_network"]).
-@check(ASSIGNMENT, slow=True)
-def full_agent_gate(train_full_agent, compute_double_dqn_targets, soft_update):
-    """trained with your functions (seed 0, stopping once solved), the greedy policy averages >= 475 over 100 episodes"""
+@check(ASSIGNMENT, cell="test_full_agent_gate", slow=True)
+def full_agent_gate(train_full_agent):
+    """trained with your functions (seed 0, at most 30 000 steps, stopping once solved), the greedy policy averages >= 475 over 100 episodes"""
     assert_passes_gate(GATES[ASSIGNMENT], train_full_agent)
 
 
-check_full_agent_on_truncation = suite(ASSIGNMENT, "train_full_agent", "Config", "compute_double_dqn_targets", "soft_update")
-check_full_agent_gate = suite(ASSIGNMENT, "train_full_agent", "compute_double_dqn_targets", "soft_update")
-check_compute_td_loss_with_target = suite(ASSIGNMENT, "compute_td_loss_with_target")
-check_hard_update = suite(ASSIGNMENT, "hard_update")
-check_soft_update = suite(ASSIGNMENT, "soft_update")
-check_compute_double_dqn_targets = suite(ASSIGNMENT, "compute_double_dqn_targets")
-check_conv_output_size = suite(ASSIGNMENT, "conv_output_size")
-check_ConvQNetwork = suite(ASSIGNMENT, "ConvQNetwork")
+check_full_agent_on_truncation = CellChecks(ASSIGNMENT, "test_train_full_agent_bootstraps_through_truncation", "train_full_agent", "Config", "compute_double_dqn_targets", "soft_update")
+check_full_agent_gate = CellChecks(ASSIGNMENT, "test_full_agent_gate", "train_full_agent", "compute_double_dqn_targets", "soft_update")
+check_compute_td_loss_with_target = CellChecks(ASSIGNMENT, "test_compute_td_loss_with_target", "compute_td_loss_with_target")
+check_hard_update = CellChecks(ASSIGNMENT, "test_hard_update", "hard_update")
+check_soft_update = CellChecks(ASSIGNMENT, "test_soft_update", "soft_update")
+check_compute_double_dqn_targets = CellChecks(ASSIGNMENT, "test_compute_double_dqn_targets", "compute_double_dqn_targets")
+check_conv_output_size = CellChecks(ASSIGNMENT, "test_conv_output_size", "conv_output_size")
+check_ConvQNetwork = CellChecks(ASSIGNMENT, "test_ConvQNetwork", "ConvQNetwork")

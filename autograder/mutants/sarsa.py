@@ -8,7 +8,7 @@ A = "06_sarsa"
 
 
 def _tensors(*arrays_and_dtypes):
-    return [torch.as_tensor(np.array(x), dtype=dtype) for x, dtype in arrays_and_dtypes]
+    return [torch.as_tensor(np.asarray(x), dtype=dtype) for x, dtype in arrays_and_dtypes]
 
 
 def _sarsa_with(next_values_of):

@@ -17,11 +17,11 @@ def _loss_with(target_and_losses):
     rewards, next_states, is_done, gamma, loss_type) -> losses."""
     def compute_td_loss_with_target(network, target_network, states, actions, rewards, next_states, is_done,
                                     gamma=0.99, loss_type="mse"):
-        states = torch.as_tensor(np.array(states), dtype=torch.float32)
-        actions = torch.as_tensor(np.array(actions), dtype=torch.long)
-        rewards = torch.as_tensor(np.array(rewards), dtype=torch.float32)
-        next_states = torch.as_tensor(np.array(next_states), dtype=torch.float32)
-        is_done = torch.as_tensor(np.array(is_done), dtype=torch.bool)
+        states = torch.as_tensor(np.asarray(states), dtype=torch.float32)
+        actions = torch.as_tensor(np.asarray(actions), dtype=torch.long)
+        rewards = torch.as_tensor(np.asarray(rewards), dtype=torch.float32)
+        next_states = torch.as_tensor(np.asarray(next_states), dtype=torch.float32)
+        is_done = torch.as_tensor(np.asarray(is_done), dtype=torch.bool)
         predicted = network(states)[torch.arange(len(actions)), actions]
         losses = target_and_losses(network, target_network, predicted, rewards, next_states, is_done, gamma, loss_type)
         return losses.mean(), losses
@@ -183,9 +183,9 @@ def polyak_with_lerp(target_param, param, tau):
 def _double_with(next_values_of):
     """A full compute_double_dqn_targets around next_values_of(network, target_network, next_states)."""
     def compute_double_dqn_targets(network, target_network, rewards, next_states, is_done, gamma=0.99):
-        rewards = torch.as_tensor(np.array(rewards), dtype=torch.float32)
-        next_states = torch.as_tensor(np.array(next_states), dtype=torch.float32)
-        is_done = torch.as_tensor(np.array(is_done), dtype=torch.bool)
+        rewards = torch.as_tensor(np.asarray(rewards), dtype=torch.float32)
+        next_states = torch.as_tensor(np.asarray(next_states), dtype=torch.float32)
+        is_done = torch.as_tensor(np.asarray(is_done), dtype=torch.bool)
         return torch.where(is_done, rewards, rewards + gamma * next_values_of(network, target_network, next_states))
     return compute_double_dqn_targets
 
