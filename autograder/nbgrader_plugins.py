@@ -19,6 +19,9 @@ CourseExecute (nbgrader's Execute, when the sanitized notebook runs):
 """
 from __future__ import annotations
 
+import uuid
+
+import nbformat
 from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
@@ -91,6 +94,8 @@ class RepairCells(NbGraderPreprocessor):
         self.log.warning("Cell %r appears twice: the copy at cell %d is ignored", name, copy + 1)
         cell = nb.cells[copy]
         del cell.metadata["nbgrader"]
+        if "id" in cell:
+            cell["id"] = uuid.uuid4().hex[:8]  # Jupyter copied the id too
         if is_test and cell.cell_type == "code":  # never run a test twice (a gate costs seconds)
             cell.source = f"# A copy of the test cell {name!r}: ignored by the grading."
             cell.outputs = []
@@ -105,7 +110,8 @@ class RepairCells(NbGraderPreprocessor):
                 "source": source_cell.source}
         if source_cell.cell_type == "code":
             cell.update(execution_count=None, outputs=[])
-        return NotebookNode(cell)
+        cell["id"] = uuid.uuid4().hex[:8]
+        return nbformat.from_dict(cell)
 
 
 class CourseExecute(Execute):

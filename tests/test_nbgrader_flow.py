@@ -1,63 +1,109 @@
-"""nbgrader end to end on notebook 01, as an instructor runs it: generate, autograde, export, feedback.
+"""nbgrader end to end on all six assignments, as an instructor runs it: generate_assignment,
+autograde (one student at a time, timed), export, generate_feedback, on the class of
+tools/demo_course.py, whose every grade is known in advance.
 
-The class of tools/demo_course.py: a copy of the solution (full marks), the untouched release
-(zero), a known bug (partial), and a student who replaced a locked test cell with `pass` (still
-gets the real test).
+The class runs as two courses of three assignments each (two gradebooks), one per pytest-xdist worker.
+The checks' time limits are lowered for the whole class (AUTOGRADER_QUICK_SECONDS=10,
+AUTOGRADER_SLOW_SECONDS=120) so that `stalls` costs seconds, not minutes; every other student's
+checks finish far inside them.
 """
 import csv
-import sys
-from pathlib import Path
 
 import nbformat
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-from demo_course import ASSIGNMENT, NOTEBOOK, STUDENTS, build_demo_course, nbgrader  # noqa: E402
+from tools.demo_course import (STALLED_CELLS, build_demo_course, expected_score, nbgrader, points,
+                               students_of)
 
-# One class, graded once: keep these tests on one worker when the suite runs with pytest -n.
-pytestmark = pytest.mark.xdist_group("nbgrader_demo_class")
-POINTS = {"test_make_train_step": 3, "test_make_val_step": 2, "test_training_recovers_line": 1}
-MAX_SCORE = sum(POINTS.values())
+GROUPS = [["01_pytorch_regression", "02_online_dqn", "05_target_network"],  # about equal grading time
+          ["03_experience_replay", "04_prioritized_replay", "06_sarsa"]]
+LIMITS = {"AUTOGRADER_QUICK_SECONDS": "10", "AUTOGRADER_SLOW_SECONDS": "120"}
+MARGIN_SECONDS = 20  # per stalled cell, on top of its limit: kernel start-up, the checks after it
+pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def graded_course(tmp_path_factory):
-    course = build_demo_course(tmp_path_factory.mktemp("demo") / "course")
-    nbgrader(course, "autograde", ASSIGNMENT)
+@pytest.fixture(scope="module", params=[pytest.param(group, id="+".join(a[:2] for a in group),
+                                                     marks=pytest.mark.xdist_group(f"nbgrader_class_{i}"))
+                                        for i, group in enumerate(GROUPS)])
+def graded(request, tmp_path_factory):
+    import time
+
+    group = request.param
+    course = build_demo_course(tmp_path_factory.mktemp("class") / "course", group)
+    seconds = {}
+    for assignment in group:
+        for student in students_of(assignment):
+            start = time.perf_counter()
+            nbgrader(course, "autograde", assignment, "--student", student, env=LIMITS)
+            seconds[student, assignment] = time.perf_counter() - start
     nbgrader(course, "export")
-    nbgrader(course, "generate_feedback", ASSIGNMENT)
+    for assignment in group:
+        nbgrader(course, "generate_feedback", assignment)
     with open(course / "grades.csv") as file:
-        grades = {row["student_id"]: float(row["score"]) for row in csv.DictReader(file)}
-    return course, grades
+        grades = {(row["student_id"], row["assignment"]): float(row["score"]) for row in csv.DictReader(file)}
+    return course, group, grades, seconds
 
 
-def test_grades_are_exported_for_every_student(graded_course):
-    assert sorted(graded_course[1]) == sorted(STUDENTS)
+def solution(assignment):
+    from tools.demo_course import ROOT
+
+    return nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
 
 
-def test_solution_gets_full_marks(graded_course):
-    assert graded_course[1]["perfect"] == MAX_SCORE
+def autograded(course, student, assignment):
+    return nbformat.read(course / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4)
 
 
-def test_untouched_release_gets_zero(graded_course):
-    assert graded_course[1]["blank"] == 0
+def grade_cells(notebook):
+    return [c for c in notebook.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
 
 
-def test_known_bug_gets_partial_marks(graded_course):
-    # make_train_step fails its check; make_val_step still earns its points.
-    assert POINTS["test_make_val_step"] <= graded_course[1]["buggy"] < MAX_SCORE
+def test_every_student_gets_exactly_the_expected_score(graded):
+    course, group, grades, _ = graded
+    wrong = {}
+    for assignment in group:
+        for student in students_of(assignment):
+            expected = expected_score(student, assignment, solution(assignment))
+            if grades.get((student, assignment)) != expected:
+                wrong[student, assignment] = (grades.get((student, assignment)), expected)
+    assert not wrong, f"(student, assignment): (got, expected): {wrong}"
 
 
-def test_replaced_test_cell_is_restored(graded_course):
-    course, grades = graded_course
-    assert grades["cheater"] == grades["buggy"] < MAX_SCORE
-    autograded = nbformat.read(course / "autograded" / "cheater" / ASSIGNMENT / NOTEBOOK, as_version=4)
-    restored = [c.source for c in autograded.cells
-                if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "test_make_train_step"]
-    assert restored and "check_make_train_step(make_train_step)" in restored[0]
+def test_a_stalled_function_costs_its_cells_limit_not_nbgraders_timeout(graded):
+    _, group, _, seconds = graded
+    for assignment in group:
+        stalled = STALLED_CELLS[assignment]
+        limits = sum(int(LIMITS["AUTOGRADER_SLOW_SECONDS" if "cliffwalking" in c else "AUTOGRADER_QUICK_SECONDS"])
+                     + MARGIN_SECONDS for c in stalled)
+        assert seconds["stalls", assignment] <= seconds["perfect", assignment] + limits, (
+            f"{assignment}: stalls took {seconds['stalls', assignment]:.0f} s, perfect "
+            f"{seconds['perfect', assignment]:.0f} s")
 
 
-def test_feedback_is_written(graded_course):
-    course, _ = graded_course
-    for student in STUDENTS:
-        assert (course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").exists()
+def test_no_test_cell_of_a_passing_student_writes_stderr_and_floods_stay_small(graded):
+    course, group, _, _ = graded
+    for assignment in group:
+        for student in ["perfect", "warns", "floods", "pasted"]:
+            for cell in grade_cells(autograded(course, student, assignment)):
+                stderr = [o for o in cell.outputs if o.get("name") == "stderr" or o.output_type == "error"]
+                assert not stderr, f"{student} {assignment} {cell.metadata.nbgrader['grade_id']}: {stderr}"
+        size = (course / "autograded" / "floods" / assignment / f"{assignment}.ipynb").stat().st_size
+        assert size < 1_000_000, f"{assignment}: the flooding student's autograded notebook is {size:,} bytes"
+
+
+def test_a_failing_cell_shows_the_teaching_message_and_no_autograder_traceback(graded):
+    course, group, _, _ = graded
+    for assignment in group:
+        for cell in grade_cells(autograded(course, "blank", assignment)):
+            (error,) = [o for o in cell.outputs if o.output_type == "error"]
+            text = "\n".join(error.traceback)
+            assert error.ename == "ChecksFailed" and "Not implemented yet" in text, text
+            assert "autograder/" not in text and "Traceback" not in text, text
+
+
+def test_feedback_is_written_for_every_submission(graded):
+    course, group, _, _ = graded
+    for assignment in group:
+        for student in students_of(assignment):
+            assert (course / "feedback" / student / assignment / f"{assignment}.html").exists()
+        assert sum(points(solution(assignment)).values()) > 0

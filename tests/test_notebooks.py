@@ -1,6 +1,5 @@
 """The notebooks themselves: generated from one source, clean, leak-free, runnable."""
 import re
-import sys
 from pathlib import Path
 
 import nbformat
@@ -8,9 +7,8 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-from generate_notebooks import assignments, generate  # noqa: E402
-from set_repo_url import colab_prefix, repository_url  # noqa: E402
+from tools.generate_notebooks import assignments, generate
+from tools.set_repo_url import colab_prefix, repository_url
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = assignments()
@@ -91,7 +89,8 @@ def test_repository_url_comes_from_pyproject(kind, name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_solution_runs_end_to_end(name, tmp_path, monkeypatch):
-    """Run All on the solution, headless, in a scratch folder (videos and plots land there)."""
+    """Run All on the solution, headless, in a scratch folder (videos and plots land there): no cell
+    errs or writes to stderr (a red block in Jupyter; a test cell scored 0 by nbgrader)."""
     monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the kernel imports helpers/autograder from this clone
     notebook = read("solutions", name)
     client = NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
@@ -99,3 +98,9 @@ def test_solution_runs_end_to_end(name, tmp_path, monkeypatch):
         client.execute()
     except CellExecutionError as error:
         pytest.fail(f"{name} fails under Run All:\n{str(error)[-4000:]}", pytrace=False)
+    stderr = {
+        number: [output.get("text", output.get("evalue", ""))[:500] for output in cell.outputs
+                 if output.get("name") == "stderr" or output.output_type == "error"]
+        for number, cell in enumerate(notebook.cells, start=1) if cell.cell_type == "code"
+    }
+    assert not {n: o for n, o in stderr.items() if o}, f"{name}: cells with stderr or errors: {stderr}"
