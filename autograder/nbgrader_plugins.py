@@ -11,6 +11,8 @@ student is never left ungraded by what Jupyter does to cell metadata:
   locked cell that is not graded, and on metadata left empty by its DeduplicateIds).
 
 CourseExecute (nbgrader's Execute, when the sanitized notebook runs):
+- gives every other ungraded cell at most 60 s (CourseExecute.ungraded_timeout), after which the
+  cell is interrupted and the next one runs;
 - skips cells tagged `demo` (training runs, experiments, videos) unless they are grade cells: the
   reward gates train their own agents, so the demos only cost time and change no grade;
 - when the kernel dies (os._exit, a crash, out of memory), keeps the outputs and scores of the
@@ -27,6 +29,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Integer
 
 DEMO_TAG = "demo"
 
@@ -115,11 +118,22 @@ class RepairCells(NbGraderPreprocessor):
 
 
 class CourseExecute(Execute):
-    """nbgrader's Execute, skipping `demo` cells and surviving a dead kernel."""
+    """nbgrader's Execute, skipping `demo` cells, giving the other ungraded cells a shorter time
+    limit, and surviving a dead kernel."""
+
+    ungraded_timeout = Integer(
+        60, help="seconds an ungraded cell may run (the grade cells keep Execute.timeout): a student's own "
+        "cell that calls a function that never returns costs this, not the whole timeout").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._died_in = None
         return super().preprocess(nb, resources, km)
+
+    def _get_timeout(self, cell):
+        timeout = super()._get_timeout(cell)
+        if cell is None or utils.is_grade(cell) or not timeout:
+            return timeout
+        return min(timeout, self.ungraded_timeout)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":

@@ -22,7 +22,7 @@ import torch
 from autograder.checks.sarsa import classify_path
 from autograder.loader import load_notebook
 from autograder.mutants import load_bank
-from autograder.runner import _replaced
+from autograder.runner import replaced
 from helpers.gridworld import greedy_path
 
 ALGORITHMS = {"SARSA": "sarsa", "expected SARSA": "expected_sarsa", "Q-learning": "q_learning"}
@@ -91,7 +91,7 @@ def main():
     if args.mutants:
         for variant in [v for v in load_bank() if v.assignment == "06_sarsa" and v.is_mutant]:
             algorithm = {"compute_sarsa_loss": "sarsa", "compute_expected_sarsa_loss": "expected_sarsa"}[variant.target]
-            with _replaced(notebook, {variant.target: variant.implementation_for(notebook)}):
+            with replaced(notebook, {variant.target: variant.implementation_for(notebook)}):
                 try:
                     info, reward, _ = train_and_classify(train, config, algorithm, seed=0)
                     result = f"{info.kind} ({info.n_steps} steps), mean reward {reward:.1f}"

@@ -19,7 +19,7 @@ import torch
 from autograder.gates import GATES, N_EVAL_EPISODES, gate_returns, train_and_score
 from autograder.loader import load_notebook
 from autograder.mutants import load_bank
-from autograder.runner import _replaced
+from autograder.runner import replaced
 
 
 def main():
@@ -72,7 +72,7 @@ def main():
 
     if args.mutants:
         for variant in [v for v in load_bank() if v.assignment == args.assignment and v.is_mutant]:
-            with _replaced(notebook, {variant.target: variant.implementation_for(notebook)}):
+            with replaced(notebook, {variant.target: variant.implementation_for(notebook)}):
                 try:
                     score = f"{train_and_score(gate, notebook.get(gate.train)):.1f}"
                 except Exception as error:  # a mutant may crash the loop: that fails the gate too

@@ -15,11 +15,11 @@ import pytest
 from tools.demo_course import (STALLED_CELLS, build_demo_course, expected_score, nbgrader, points,
                                students_of)
 
-GROUPS = [["01_pytorch_regression", "02_online_dqn", "05_target_network"],  # about equal grading time
-          ["03_experience_replay", "04_prioritized_replay", "06_sarsa"]]
+GROUPS = [["01_pytorch_regression", "02_online_dqn", "03_experience_replay"],  # about equal grading time
+          ["04_prioritized_replay", "05_target_network", "06_sarsa"]]
 LIMITS = {"AUTOGRADER_QUICK_SECONDS": "10", "AUTOGRADER_SLOW_SECONDS": "120"}
 MARGIN_SECONDS = 20  # per stalled cell, on top of its limit: kernel start-up, the checks after it
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]  # the fixture grades a class: minutes
 
 
 @pytest.fixture(scope="module", params=[pytest.param(group, id="+".join(a[:2] for a in group),
@@ -83,10 +83,12 @@ def test_a_stalled_function_costs_its_cells_limit_not_nbgraders_timeout(graded):
 def test_no_test_cell_of_a_passing_student_writes_stderr_and_floods_stay_small(graded):
     course, group, _, _ = graded
     for assignment in group:
-        for student in ["perfect", "warns", "floods", "pasted"]:
+        for student in [s for s in ["perfect", "warns", "floods", "pasted"] if s in students_of(assignment)]:
             for cell in grade_cells(autograded(course, student, assignment)):
                 stderr = [o for o in cell.outputs if o.get("name") == "stderr" or o.output_type == "error"]
                 assert not stderr, f"{student} {assignment} {cell.metadata.nbgrader['grade_id']}: {stderr}"
+        if "floods" not in students_of(assignment):
+            continue
         size = (course / "autograded" / "floods" / assignment / f"{assignment}.ipynb").stat().st_size
         assert size < 1_000_000, f"{assignment}: the flooding student's autograded notebook is {size:,} bytes"
 

@@ -3,7 +3,8 @@ is known in advance.
 
     python tools/demo_course.py /tmp/demo && cd /tmp/demo && nbgrader autograde 02_online_dqn
 
-The students (each built from the solution or the release, never by hand):
+The students (each built from the solution or the release, never by hand; `warns`, `floods`,
+`pasted`, `tampered` and `dies` submit 01 and 02 only, the others every assignment):
 - `perfect`: the solution. Full marks.
 - `blank`: the untouched release. 0.
 - `partial`: some graded functions from the solution, the rest blank (PARTIAL): the points of the
@@ -15,9 +16,9 @@ The students (each built from the solution or the release, never by hand):
 - `floods`: the solution, with one function (QUIET) printing 50 MB the first time it runs. Full marks.
 - `pasted`: the solution, with one test cell copy-pasted (metadata included) above its function.
   Full marks.
-- `tampered` (01 and 02): the solution, with one test cell replaced by `pass`, one deleted, and one
+- `tampered`: the solution, with one test cell replaced by `pass`, one deleted, and one
   given another grade_id. Full marks: the real cells are put back.
-- `dies` (01 and 02): the solution, with `os._exit(0)` in a cell before the last test cell: keeps
+- `dies`: the solution, with `os._exit(0)` in a cell before the last test cell: keeps
   every point but those of the last test cell.
 """
 from __future__ import annotations
@@ -35,8 +36,10 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if (p / f"{p.name}.ipynb").exists())
 STUDENTS = ["perfect", "blank", "partial", "warns", "stalls", "floods", "pasted", "tampered", "dies"]
-EXTRA_STUDENT_ASSIGNMENTS = {"tampered": ["01_pytorch_regression", "02_online_dqn"],
-                             "dies": ["01_pytorch_regression", "02_online_dqn"]}
+# Students whose case does not depend on the assignment (the executor's guards, the nbgrader repairs)
+# submit only 01 and 02, to keep the class quick to grade; the others submit every assignment.
+EXTRA_STUDENT_ASSIGNMENTS = {student: ["01_pytorch_regression", "02_online_dqn"]
+                             for student in ("warns", "floods", "pasted", "tampered", "dies")}
 
 # The graded functions `partial` gets right (the others are left blank), and the points that earns.
 PARTIAL = {
@@ -90,7 +93,7 @@ def _cell(notebook, name):
     return next(c for c in notebook.cells if grade_id(c) == name)
 
 
-def _inserted_after_begin(source: str, lines: list[str]) -> str:
+def inserted_after_begin(source: str, lines: list[str]) -> str:
     """Insert `lines` right after the `### BEGIN SOLUTION` line, at its indentation."""
     match = re.search(r"^( *)### BEGIN SOLUTION\n", source, re.MULTILINE)
     indent = match.group(1)
@@ -112,13 +115,13 @@ def student_notebook(student: str, assignment: str, solution, release):
         return notebook
     quiet = _cell(notebook, QUIET[assignment])
     if student == "warns":
-        quiet.source = "import warnings\n" + _inserted_after_begin(quiet.source, [
+        quiet.source = "import warnings\n" + inserted_after_begin(quiet.source, [
             "torch.tensor(torch.ones(1))  # UserWarning: use tensor.clone().detach()",
             "warnings.warn(\"a student's own warning\")"])
     elif student == "stalls":
-        quiet.source = _inserted_after_begin(quiet.source, ["while True:", "    pass"])
+        quiet.source = inserted_after_begin(quiet.source, ["while True:", "    pass"])
     elif student == "floods":
-        quiet.source = _inserted_after_begin(quiet.source, [
+        quiet.source = inserted_after_begin(quiet.source, [
             "import sys",
             "if not hasattr(sys, 'flooded'):  # 60 MB of debugging prints, the first time only",
             "    sys.flooded = True",
