@@ -25,7 +25,7 @@ or when the files under workdir (at least 4 KiB each) plus its output exceed dis
 It does NOT protect against: students sharing code; the job tampering with its own workdir
 (notebooks, outputs, a gradebook copy there: trust nothing it leaves, not even symlinks, which may
 point anywhere on the host); bugs in bubblewrap or the kernel. Polled limits can be overshot by
-what a job does in 0.2 s (a few hundred MB written, a fork bomb's first thousand processes);
+what a job does in 0.2 s (a few hundred MB written, a fork bomb's first fraction of a second);
 RLIMIT_NPROC is not used: the kernel does not enforce it on a job that is root outside its user
 namespace. For hard caps run the grader in a cgroup (`systemd-run --scope -p MemoryMax=8G -p
 TasksMax=1024 ...`). When the grader runs as root the job is root on the host: it owns the files it
@@ -36,9 +36,10 @@ from __future__ import annotations
 
 import compileall
 import functools
+import json
 import os
-import resource
 import shutil
+import signal
 import site
 import stat
 import subprocess
@@ -89,20 +90,23 @@ def _bwrap_error(path: str) -> str | None:
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits of one job. memory_bytes caps each process's address space (RLIMIT_AS) and
-    the job's total anonymous memory: torch with a small network and a Jupyter kernel need about
-    1 GB of address space each with OMP_NUM_THREADS=1, but every thread adds its stack and malloc
-    arena (~70 MB), so keep several GB."""
+    """Resource limits of one job.
+
+    memory_bytes caps each process's address space (RLIMIT_AS) and the anonymous memory of all
+    its processes together. With OMP_NUM_THREADS=1, torch training a small network takes about
+    0.8 GB of address space and a Jupyter kernel that imports torch 1.3 GB, but every extra thread
+    reserves its stack and malloc arena (~70 MB): keep several GB. disk_bytes counts everything
+    under workdir, what the caller put there too, plus the captured output."""
     wall_seconds: float = 1800
     memory_bytes: int = 6 * 2**30
-    cpu_seconds: int | None = None
+    cpu_seconds: int | None = None  # the kernel kills a process that used that much CPU time
     disk_bytes: int = 512 * 2**20
     max_processes: int = 512
 
 
 @dataclass
 class SandboxResult:
-    returncode: int | None  # negative: killed by that signal (e.g. -9 by a limit)
+    returncode: int | None  # -9 when a limit killed the job; killed by signal N: 128+N in bwrap
     stdout: str             # the last ~1 MB only
     stderr: str
     seconds: float
@@ -150,22 +154,32 @@ def run_sandboxed(command: list[str], *, workdir: Path, course_site: Path,
     for name in ("tmp", "home", "shm"):
         (private / name).mkdir(parents=True)
     job_env = _job_env(course_site, private, env or {}, unsafe_no_sandbox)
-    if unsafe_no_sandbox:
-        argv = list(command)
-    else:
+    sandboxed = not unsafe_no_sandbox
+    argv, info_read, info_write = list(command), -1, -1
+    if sandboxed:  # bwrap writes its child's pid and namespaces to the --info-fd pipe
         argv = _bwrap_argv(find_bwrap(), workdir, course_site, private, readonly_binds or {}, job_env)
-        argv += ["--", *command]
+        info_read, info_write = os.pipe()
+        argv += ["--info-fd", str(info_write), "--", *command]
     with tempfile.TemporaryDirectory(prefix="sandbox-output-") as logs:
         out_path, err_path = Path(logs, "stdout"), Path(logs, "stderr")
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             start = time.monotonic()
-            process = subprocess.Popen(argv, cwd=workdir, env=job_env, stdin=subprocess.DEVNULL,
-                                       stdout=out, stderr=err, start_new_session=True,
-                                       preexec_fn=functools.partial(_set_rlimits, limits))
+            process = subprocess.Popen(_with_limits(argv, limits), cwd=workdir, env=job_env,
+                                       stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                       start_new_session=True,
+                                       pass_fds=(info_write,) if sandboxed else ())
+            namespace = None
+            if sandboxed:
+                os.close(info_write)
+                with open(info_read) as info:  # closed by bwrap before it starts the command
+                    namespace = json.loads(info.read() or "{}").get("pid-namespace")
             reason = _watch(process, limits, start, [workdir, out_path, err_path])
             _kill_group(process.pid)  # what is left of bwrap, or the unsafe job's process group
-        return SandboxResult(returncode=process.returncode, stdout=_tail(out_path),
-                             stderr=_tail(err_path), seconds=time.monotonic() - start,
+            if namespace:
+                _wait_until_gone(f"pid:[{namespace}]")
+        return SandboxResult(returncode=-signal.SIGKILL if reason else process.returncode,
+                             stdout=_tail(out_path), stderr=_tail(err_path),
+                             seconds=time.monotonic() - start,
                              timed_out=reason == "time limit", killed_reason=reason)
 
 
@@ -181,14 +195,16 @@ def _job_env(course_site: Path, private: Path, extra: dict[str, str], unsafe: bo
 
 def _bwrap_argv(bwrap: str, workdir: Path, course_site: Path, private: Path,
                 readonly_binds: dict[Path, str], job_env: dict[str, str]) -> list[str]:
-    argv = [bwrap, *NAMESPACE_ARGS, "--ro-bind", "/usr", "/usr"]
+    argv = [bwrap, *NAMESPACE_ARGS, "--proc", "/proc", "--dev", "/dev",
+            "--bind", str(private / "shm"), "/dev/shm", "--remount-ro", "/dev",
+            "--bind", str(private / "tmp"), "/tmp",  # first: a venv or workdir may lie in /tmp
+            "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         path = Path("/", name)
         if path.is_symlink():
             argv += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             argv += ["--ro-bind", str(path), str(path)]
-    argv += ["--ro-bind", "/etc", "/etc"]
     for path, is_dir in _private_files("/etc"):
         argv += ["--tmpfs", path, "--remount-ro", path] if is_dir else ["--ro-bind", "/dev/null", path]
     for root in _python_roots():
@@ -196,9 +212,7 @@ def _bwrap_argv(bwrap: str, workdir: Path, course_site: Path, private: Path,
     for folder in site.getsitepackages():
         for path in sorted(Path(folder).glob("__editable__*")):
             argv += ["--ro-bind", "/dev/null", str(path)]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--bind", str(private / "shm"), "/dev/shm",
-             "--remount-ro", "/dev", "--bind", str(private / "tmp"), "/tmp",
-             "--bind", str(workdir), str(workdir), "--ro-bind", str(course_site), str(course_site)]
+    argv += ["--bind", str(workdir), str(workdir), "--ro-bind", str(course_site), str(course_site)]
     for host, inside in readonly_binds.items():
         argv += ["--ro-bind", str(Path(host).resolve()), str(inside)]
     for key, value in job_env.items():
@@ -232,13 +246,28 @@ def _private_files(top: str) -> tuple[tuple[str, bool], ...]:
     return tuple(found)
 
 
-def _set_rlimits(limits: Limits) -> None:
-    """In the child before exec: the per-process limits (bwrap and everything inside inherit them)."""
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.disk_bytes, limits.disk_bytes))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+# Sets the per-process limits, then execs the command (bwrap, or the job itself when unsafe): a
+# preexec_fn could deadlock in a threaded grader (a Dask worker). Restores the SIGPIPE and SIGXFSZ
+# defaults that Python ignores and exec would pass on.
+_LIMIT_THEN_EXEC = """import os, resource, signal, sys
+for name, value in zip(sys.argv[1].split()[::2], sys.argv[1].split()[1::2]):
+    try:
+        resource.setrlimit(getattr(resource, name), (int(value), int(value)))
+    except (ValueError, OSError):  # not on this system (e.g. RLIMIT_AS on macOS)
+        pass
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+os.execvp(sys.argv[2], sys.argv[2:])
+"""
+
+
+def _with_limits(argv: list[str], limits: Limits) -> list[str]:
+    """`argv` run under the per-process limits (bwrap and everything inside inherit them)."""
+    values = {"RLIMIT_AS": limits.memory_bytes, "RLIMIT_FSIZE": limits.disk_bytes, "RLIMIT_CORE": 0}
     if limits.cpu_seconds is not None:
-        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
+        values["RLIMIT_CPU"] = limits.cpu_seconds
+    spec = " ".join(f"{name} {value}" for name, value in values.items())
+    return [sys.executable, "-I", "-S", "-c", _LIMIT_THEN_EXEC, spec, *argv]
 
 
 def _watch(process: subprocess.Popen, limits: Limits, start: float, writable: list[Path]) -> str | None:
@@ -260,16 +289,44 @@ def _watch(process: subprocess.Popen, limits: Limits, start: float, writable: li
             reason = "memory"
         else:
             continue
-        _kill_group(process.pid)
-        process.wait()
+        _kill(process, tree)
         return reason
 
 
-def _kill_group(pid: int) -> None:
-    """SIGKILL the process group `pid` leads. Killing bwrap kills its child (--die-with-parent),
-    the PID namespace's init, and with it every process in the sandbox."""
+def _kill(process: subprocess.Popen, tree: list[int]) -> None:
+    """SIGKILL the job: every process of `tree` (bwrap, the PID namespace's init, what runs inside),
+    the rest of the process group; killing the namespace's init kills whatever else is inside."""
+    for pid in tree:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    _kill_group(process.pid)
+    process.wait()
+
+
+def _wait_until_gone(pid_namespace: str, timeout: float = 10) -> None:
+    """Wait until no process is left in the sandbox's PID namespace: bwrap may exit before the
+    kernel has finished killing them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and pid_namespace in map(_pid_namespace, os.listdir("/proc")):
+        time.sleep(0.02)
+
+
+def _pid_namespace(pid: str) -> str | None:
+    """The PID namespace of live process `pid` (not a zombie: it runs nothing), else None."""
     try:
-        os.killpg(pid, 9)
+        if Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z":
+            return None
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except (OSError, IndexError):  # not a process, or one that is gone
+        return None
+
+
+def _kill_group(pid: int) -> None:
+    """SIGKILL the process group `pid` leads (bwrap's child then dies too: --die-with-parent)."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
 
