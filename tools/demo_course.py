@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import re
 import shutil
 import subprocess
@@ -70,7 +71,7 @@ TAMPERED = {"01_pytorch_regression": ("test_make_train_step", "test_training_rec
 def nbgrader(course: Path, *arguments: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run one nbgrader command in `course`; raise with its log if it fails."""
     bin_dir = str(Path(sys.executable).parent)  # nbgrader looks up alembic on PATH
-    environment = {**__import__("os").environ, **(env or {})}
+    environment = {**os.environ, **(env or {})}
     environment["PATH"] = bin_dir + ":" + environment.get("PATH", "")
     result = subprocess.run([sys.executable, "-m", "nbgrader", *arguments, "--log-level=WARN"],
                             cwd=course, capture_output=True, text=True, timeout=3600, env=environment)
