@@ -22,18 +22,9 @@ from typing import Any, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from helpers.notebook import in_notebook
+
 DPI = 100
-
-
-def in_notebook() -> bool:
-    """Return True when running inside an IPython kernel (Jupyter, Colab, VS Code)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    # Terminal IPython has a shell but no kernel, and cannot show images inline.
-    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def rolling_mean(values: Sequence[float], window: int) -> np.ndarray:
