@@ -20,6 +20,9 @@ import numpy as np
 # pygame (CartPole's renderer) needs a video driver even to draw off-screen; the
 # dummy one needs no display. setdefault keeps a driver the user chose.
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+# Nor does it need sound: without this, pygame's audio start-up prints "ALSA lib ... cannot find card"
+# lines to stderr (a red block in Jupyter) on machines with no sound card (Colab, servers).
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 DEFAULT_FPS = 30
 
