@@ -21,15 +21,19 @@ c.OverwriteCells.add_missing_cells = True
 
 # The course's repairs (autograder/nbgrader_plugins.py): a copy-pasted, renamed or deleted grade cell
 # never leaves a student ungraded; cells tagged `demo` are skipped while autograding (the reward gates
-# train their own agents); a kernel that dies keeps the scores of the cells before it.
+# train their own agents); a kernel that dies keeps the scores of the cells before it. Written answers
+# ("manually graded answer" cells) are graded by the instructor (nbgrader formgrader).
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds,  # noqa: E402
-                                    IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec,
+                                    GetGrades, IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec,
                                     SaveAutoGrades)
-from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 
-from autograder.nbgrader_plugins import CourseExecute, RepairCells  # noqa: E402
+from autograder.nbgrader_plugins import CourseExecute, ModelAnswers, RepairCells  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = [ClearOutput, RepairCells, DeduplicateIds, OverwriteKernelspec,
                                       OverwriteCells, CheckCellMetadata]
 c.Autograde.autograde_preprocessors = [CourseExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+
+# The feedback shows the model answer (kept in solutions/) under each written answer.
+c.GenerateFeedback.preprocessors = [GetGrades, ModelAnswers, CSSHTMLHeaderPreprocessor]

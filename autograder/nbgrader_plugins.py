@@ -1,4 +1,4 @@
-"""The course's two nbgrader preprocessors, switched on in nbgrader_config.py.
+"""The course's nbgrader preprocessors, switched on in nbgrader_config.py.
 
 RepairCells (before nbgrader's OverwriteCells, when a submission is sanitized) makes sure a
 student is never left ungraded by what Jupyter does to cell metadata:
@@ -18,18 +18,21 @@ CourseExecute (nbgrader's Execute, when the sanitized notebook runs):
 - when the kernel dies (os._exit, a crash, out of memory), keeps the outputs and scores of the
   cells before it and marks every later code cell with an error saying why it did not run,
   instead of nbgrader dropping the whole submission.
+
+ModelAnswers (nbgrader generate_feedback) shows the model answer under each written answer.
 """
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import nbformat
 from nbclient.exceptions import DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Integer
+from nbgrader.preprocessors import Execute, GetGrades, NbGraderPreprocessor
+from traitlets import Integer, List
 
 DEMO_TAG = "demo"
 
@@ -154,3 +157,36 @@ class CourseExecute(Execute):
                 _error_output("DeadKernelError", "the kernel died while running this cell "
                               "(os._exit, a crash, or out of memory)")]
             return cell, resources
+
+
+class ModelAnswers(NbGraderPreprocessor):
+    """In the feedback, show the course's model answer under each written answer.
+
+    A written answer is a markdown cell that is both a solution and a grade cell ("manually graded
+    answer"); the student's version says YOUR ANSWER HERE and the model answer stays in the source
+    notebook (solutions/), which the instructor's course folder holds. Run by
+    `nbgrader generate_feedback` (nbgrader_config.py), on the instructor's machine: nothing of it
+    reaches a student before the feedback is released.
+    """
+
+    # nbconvert hands every feedback preprocessor this setting; declaring it keeps the log quiet.
+    display_data_priority = List(GetGrades.display_data_priority.default_value).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        from nbgrader.coursedir import CourseDirectory
+
+        coursedir = CourseDirectory(config=self.config)
+        info = resources["nbgrader"]
+        path = Path(coursedir.format_path(coursedir.source_directory, ".", info["assignment"])) / (
+            f"{info['notebook']}.ipynb")
+        if not path.exists():
+            self.log.warning("No source notebook at %s: the feedback shows no model answers", path)
+            return nb, resources
+        answers = {_grade_id(cell): cell.source for cell in nbformat.read(path, as_version=4).cells
+                   if cell.cell_type == "markdown" and utils.is_solution(cell) and utils.is_grade(cell)}
+        for index in reversed(range(len(nb.cells))):
+            name = _grade_id(nb.cells[index])
+            if nb.cells[index].cell_type == "markdown" and name in answers:
+                quoted = "\n".join(f"> {line}" if line else ">" for line in answers[name].splitlines())
+                nb.cells.insert(index + 1, nbformat.v4.new_markdown_cell(f"> **Model answer**\n>\n{quoted}"))
+        return nb, resources

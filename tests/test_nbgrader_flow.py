@@ -109,3 +109,12 @@ def test_feedback_is_written_for_every_submission(graded):
         for student in students_of(assignment):
             assert (course / "feedback" / student / assignment / f"{assignment}.html").exists()
         assert sum(points(solution(assignment)).values()) > 0
+
+
+def test_feedback_shows_the_model_answer_under_each_written_answer(graded):
+    course, group, _, _ = graded
+    for assignment in group:
+        answers = [c for c in solution(assignment).cells if c.cell_type == "markdown"
+                   and c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+        feedback = (course / "feedback" / "blank" / assignment / f"{assignment}.html").read_text()
+        assert feedback.count("<strong>Model answer</strong>") == len(answers), assignment
