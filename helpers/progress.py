@@ -98,8 +98,11 @@ class ProgressBar:
     def text(self, now: float | None = None) -> str:
         """The bar as one line of text, in tqdm's format, then the note (if any)."""
         elapsed = (time.monotonic() if now is None else now) - self.start
-        line = tqdm.format_meter(self.n, self.total, elapsed, ncols=80, prefix=self.desc, unit=f" {self.unit}")
-        return f"{line}  {self.note}" if self.note else line
+        if self.state == "running":
+            return tqdm.format_meter(self.n, self.total, elapsed, ncols=80, prefix=self.desc, unit=f" {self.unit}")
+        # Finished: no time-remaining estimate (a loop that stopped early has nothing left to do).
+        line = f"{self.desc}: {self.n:,}/{self.total:,} {self.unit} in {tqdm.format_interval(elapsed)}".replace(",", " ")
+        return f"{line}, {self.note}" if self.note else line
 
     def _html(self, text: str) -> str:
         color = COLORS[self.state]

@@ -29,7 +29,7 @@ def test_a_bar_is_one_output_redrawn_in_place_and_ends_green(tmp_path, monkeypat
     assert [output.output_type for output in outputs] == ["display_data"], outputs
     html, text = outputs[0].data["text/html"], outputs[0].data["text/plain"]
     assert 'data-state="success"' in html and 'value="6" max="10"' in html
-    assert "6/10" in text and "stopped early at 6 of 10 steps" in text
+    assert "6/10 steps in 00:00, stopped early at 6 of 10 steps" in text
 
 
 def test_an_error_turns_the_bar_red(tmp_path, monkeypatch):
@@ -52,4 +52,4 @@ def test_quick_runs_and_scripts_show_nothing(capsys):
     progress.close()
     assert capsys.readouterr() == ("", "")
     assert progress.state == "success" and progress.note == ""
-    assert "3/3" in progress.text()
+    assert "quick: 3/3 steps in 00:00" == progress.text()
