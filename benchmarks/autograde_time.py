@@ -6,13 +6,11 @@ the untouched release (`blank`), and for the whole course. The kernel gets one c
     python benchmarks/autograde_time.py 01_pytorch_regression
 """
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tools.demo_course import ASSIGNMENTS, build_demo_course, nbgrader  # noqa: E402
+from tools.demo_course import ASSIGNMENTS, build_demo_course, nbgrader
 
 STUDENTS = ["perfect", "blank"]
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.loader import load_notebook
-from timing import median_seconds
+from benchmarks.timing import median_seconds
 
 _PRIORITY = operator.itemgetter(0)
 
@@ -76,7 +76,8 @@ def components(buf, batch, repeats):
         "priorities: list(map(itemgetter(0))) only": lambda: list(map(_PRIORITY, buf)),
         "list(buf) only": lambda: list(buf),
         "draw: np.random.choice(p=probs)": lambda: np.random.choice(n, batch, p=(1 + p) / np.sum(1 + p)),
-        "draw: cumsum + searchsorted": lambda: np.searchsorted(np.cumsum(1 + p), np.random.random(batch) * (n + p.sum())),
+        "draw: cumsum + searchsorted": lambda: np.searchsorted(np.cumsum(1 + p),
+                                                               np.random.random(batch) * (n + p.sum())),
         f"gather {batch}: deque indexing": lambda: [buf[i] for i in idx],
         "priorities: list(accumulate(map(itemgetter(0))))": lambda: list(accumulate(map(_PRIORITY, buf))),
         f"gather {batch}: list(buf) then index": lambda: (lambda L: [L[i] for i in idx])(list(buf)),
@@ -94,7 +95,8 @@ def main():
     ap.add_argument("--components", action="store_true", help="also time the building blocks")
     ap.add_argument("--numpy-priorities", action="store_true",
                     help="store priorities as np.float32 scalars instead of Python floats (slower)")
-    ap.add_argument("--notebooks", default="solutions", help="folder of 04_prioritized_replay/04_prioritized_replay.ipynb")
+    ap.add_argument("--notebooks", default="solutions",
+                    help="folder of 04_prioritized_replay/04_prioritized_replay.ipynb")
     args = ap.parse_args()
 
     rng = np.random.default_rng(args.seed)
@@ -109,10 +111,10 @@ def main():
     print(header)
     print("-" * len(header))
     bufs = {n: make_buffer(n, args.obs_dim, rng, args.numpy_priorities) for n in args.sizes}
-    results = {name: [median_ms(lambda: f(bufs[n], args.batch), args.repeats) for n in args.sizes]
+    results = {name: [median_ms(lambda f=f, n=n: f(bufs[n], args.batch), args.repeats) for n in args.sizes]
                for name, f in impls.items()}
     trees = {n: sum_tree_from(notebook.get("SumTreeMemory"), bufs[n], args.obs_dim, args.seed) for n in args.sizes}
-    results["sum tree (SumTreeMemory.sample)"] = [median_ms(lambda: trees[n].sample(args.batch), args.repeats)
+    results["sum tree (SumTreeMemory.sample)"] = [median_ms(lambda n=n: trees[n].sample(args.batch), args.repeats)
                                                   for n in args.sizes]
     for name, vals in results.items():
         print(f"{name:<40}" + "".join(f"{v:>12.3f}" for v in vals))

@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from autograder.loader import load_notebook
-from timing import median_seconds
+
 # The seed notebooks' sampling (random.sample on the deque, then one np.array per field); the mutant
 # bank keeps it as an alternative that the sample_batch checks must accept.
 from autograder.mutants.experience_replay import sample_batch_random_sample as sample_like_the_seeds
+from benchmarks.timing import median_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solutions" / "03_experience_replay" / "03_experience_replay.ipynb"
@@ -72,8 +73,14 @@ def main():
             replay_deque.append(transition)
             replay_buffer.add(*transition)
 
-        deque_time = 1e6 * median_seconds(lambda: sample_like_the_seeds(replay_deque, args.batch_size), args.repeats, warmup=10)
-        ring_time = 1e6 * median_seconds(lambda: replay_buffer.sample(args.batch_size), args.repeats, warmup=10)
+        def sample_deque(replay_deque=replay_deque):
+            return sample_like_the_seeds(replay_deque, args.batch_size)
+
+        def sample_ring(replay_buffer=replay_buffer):
+            return replay_buffer.sample(args.batch_size)
+
+        deque_time = 1e6 * median_seconds(sample_deque, args.repeats, warmup=10)
+        ring_time = 1e6 * median_seconds(sample_ring, args.repeats, warmup=10)
         print(f"{size:>12,} {deque_time:>22.1f} {ring_time:>20.1f} {deque_time / ring_time:>8.1f}x")
 
 

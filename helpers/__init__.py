@@ -9,4 +9,8 @@ Submodules:
     evaluation  -- greedy_policy, evaluate_policy, evaluate_policy_vectorized.
     video       -- record_episode (mp4, no display needed) and show_video (inline HTML5).
     plotting    -- TrainingPlot (live in Jupyter/Colab, PNG when headless) and plot_* helpers.
+    progress    -- ProgressBar: one bar per long loop, redrawn in place, never on stderr.
+    notebook    -- in_notebook: whether the code runs in a notebook's kernel.
+    colab       -- install_missing: pip-installs what a notebook needs and the machine lacks (Colab).
+    gridworld   -- CliffWalking (notebook 06): greedy_path and drawings of paths.
 """

@@ -402,3 +402,12 @@ def test_plot_learning_curves_cuts_runs_to_the_shortest(tmp_path):
 def test_plot_learning_curves_ylim(tmp_path):
     figure = plot_learning_curves({"a": [np.linspace(-1000, 0, 50)]}, path=tmp_path / "c.png", ylim=(-100, 0))
     assert figure.axes[0].get_ylim() == (-100, 0)
+
+
+def test_package_docstring_lists_every_module():
+    import helpers
+
+    folder = pathlib.Path(helpers.__file__).parent
+    modules = sorted(path.stem for path in folder.glob("*.py") if path.stem != "__init__")
+    listed = {line.split()[0] for line in helpers.__doc__.split("Submodules:")[1].splitlines() if "--" in line}
+    assert sorted(listed) == modules, f"helpers/__init__.py's docstring should list exactly {modules}"
