@@ -55,7 +55,8 @@ def autograded(course, student, assignment):
 
 
 def grade_cells(notebook):
-    return [c for c in notebook.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    """The autograded test cells (not the written answers, which are markdown)."""
+    return [c for c in notebook.cells if c.cell_type == "code" and c.get("metadata", {}).get("nbgrader", {}).get("grade")]
 
 
 def test_every_student_gets_exactly_the_expected_score(graded):

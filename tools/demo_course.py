@@ -85,9 +85,10 @@ def grade_id(cell) -> str | None:
 
 
 def points(notebook) -> dict[str, float]:
-    """grade_id -> points of every graded test cell."""
+    """grade_id -> points of every autograded test cell (written answers, markdown cells graded by the
+    instructor, are not autograded: they earn nothing until graded by hand)."""
     return {grade_id(c): c.metadata.nbgrader["points"] for c in notebook.cells
-            if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+            if c.cell_type == "code" and c.get("metadata", {}).get("nbgrader", {}).get("grade")}
 
 
 def _cell(notebook, name):
@@ -128,8 +129,8 @@ def student_notebook(student: str, assignment: str, solution, release):
             "    sys.flooded = True",
             "    print('debug ' * 10_000_000)"])
     elif student == "pasted":
-        test = _cell(notebook, f"test_{QUIET[assignment]}") if any(
-            grade_id(c) == f"test_{QUIET[assignment]}" for c in notebook.cells) else _cell(notebook, STALLED_CELLS[assignment][0])
+        has_test = any(grade_id(c) == f"test_{QUIET[assignment]}" for c in notebook.cells)
+        test = _cell(notebook, f"test_{QUIET[assignment]}" if has_test else STALLED_CELLS[assignment][0])
         position = notebook.cells.index(quiet)
         notebook.cells.insert(position, copy.deepcopy(test))  # above the function it checks
     elif student == "tampered":
@@ -138,7 +139,7 @@ def student_notebook(student: str, assignment: str, solution, release):
         notebook.cells.remove(_cell(notebook, deleted))
         _cell(notebook, renamed).metadata.nbgrader["grade_id"] = "my_own_cell"
     elif student == "dies":
-        last_test = [c for c in notebook.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")][-1]
+        last_test = [c for c in notebook.cells if grade_id(c) in points(notebook)][-1]
         notebook.cells.insert(notebook.cells.index(last_test), nbformat.v4.new_code_cell("import os\nos._exit(0)"))
     return notebook
 
