@@ -17,12 +17,15 @@ replacement inside a batch, which only lowers the spread). The seeds are fixed, 
 implementation passes or fails the same way every run.
 """
 import random
+import textwrap
+import traceback
 from collections import deque
 
 import numpy as np
 import torch
 
 from autograder.checks.core import CellChecks, CheckFailure, check
+from autograder.executor import describe_code_file
 from autograder.gates import GATES, assert_passes_gate
 from autograder.probes import ENDLESS_PROBE_ID, assert_bootstraps_through_truncation
 
@@ -122,18 +125,51 @@ def _chi_square(ids, stored_ids, who, hint):
 # ---------------------------------------------------------------- sample_batch
 
 
+# What an index range off by one raises (the evidence that the sampled indices are at fault): indexing
+# the deque, a list or an array past its end, random.sample or np.random.choice(replace=False) with a
+# population smaller than n_samples, and an empty range in randint / randrange / integers.
+INDEX_RANGE_ERRORS = ("index out of range", "out of bounds", "larger than population",
+                      "larger sample than population", "low >= high", "high <= 0", "empty range",
+                      "must be greater than 0")
+
+
+def _where_raised(error):
+    """' (cell 6, line 17)': where in the student's notebook `error` was raised, or '' if unknown."""
+    for frame, line in reversed(list(traceback.walk_tb(error.__traceback__))):
+        where = describe_code_file(frame.f_code.co_filename)
+        if where is not None:
+            return f" ({where}, line {line})"
+    return ""
+
+
 def _call_sample_batch(sample_batch, replay_buffer, n_samples):
+    """Call sample_batch; a ValueError or IndexError becomes a failure that shows the error's own
+    message, and blames the index range only when the message says an index or a range was wrong."""
     try:
         return sample_batch(replay_buffer, n_samples)
     except (ValueError, IndexError) as error:
-        raise CheckFailure(
-            f"sample_batch(replay_buffer, {n_samples}) with {len(replay_buffer)} stored transitions "
-            f"raised {type(error).__name__}: {error}",
-            expected="a batch of n_samples transitions",
-            got=f"{type(error).__name__}",
-            hint="draw indices in range(len(replay_buffer)): np.random.randint(0, len(replay_buffer), n) "
-            "(the upper end is exclusive) or random.sample(range(len(replay_buffer)), n)",
-        ) from None
+        message = str(error).strip()
+        problem = (f"sample_batch(replay_buffer, {n_samples}) with {len(replay_buffer)} stored transitions "
+                   f"raised {type(error).__name__}{_where_raised(error)}:\n{textwrap.indent(message, '    ')}")
+        # numpy names the axis: an index past the end of axis 1 is a column, not a sampled row.
+        about_rows = "for axis" not in message or "axis 0" in message
+        if about_rows and any(text in message.lower() for text in INDEX_RANGE_ERRORS):
+            raise CheckFailure(
+                problem,
+                expected=f"a batch of {n_samples} transitions, all indices in range(len(replay_buffer)) = "
+                f"0..{len(replay_buffer) - 1}",
+                got=f"{type(error).__name__}: an index or a range of indices outside the stored transitions",
+                hint="draw indices in range(len(replay_buffer)): np.random.randint(0, len(replay_buffer), n) "
+                "(the upper end is exclusive) or random.sample(range(len(replay_buffer)), n)",
+            ) from None
+        if "copy" in message.lower():
+            hint = ("numpy 2 refuses np.array(x, copy=False) when it must copy (building an array from a list "
+                    "or tuple always copies): write np.array(x) or np.asarray(x)")
+        else:
+            hint = ("this error is not about which indices you drew: read its message above, and call "
+                    "sample_batch on a small deque in a cell of your own to see the full traceback")
+        raise CheckFailure(problem, expected=f"a batch of {n_samples} transitions",
+                           got=f"{type(error).__name__} (its message is above)", hint=hint) from None
 
 
 @check(ASSIGNMENT, cell="test_sample_batch")
@@ -435,8 +471,8 @@ check_ReplayBuffer = CellChecks(ASSIGNMENT, "test_ReplayBuffer", "ReplayBuffer")
 # ---------------------------------------------------------------- the training loop and the gate
 
 
-@check(ASSIGNMENT, cell="test_train_replay_dqn_stores_terminated")
-def loop_stores_terminated_not_truncated(train_replay_dqn, Config, ReplayBuffer):
+@check(ASSIGNMENT, cell="test_train_replay_dqn_bootstraps_through_truncation")
+def train_replay_dqn_bootstraps_through_truncation(train_replay_dqn, Config, ReplayBuffer):
     """the training loop stores `terminated` in your buffer and bootstraps through a time-limit truncation"""
     # EndlessProbe: reward +1 forever, cut by a time limit after every step. With gamma 0.9 the true
     # Q is 1 / (1 - 0.9) = 10 (the reference reaches 10.00 in 500 steps, training seeds 0-2, 0.5 s);
@@ -457,5 +493,6 @@ def replay_dqn_gate(train_replay_dqn):
     assert_passes_gate(GATES[ASSIGNMENT], train_replay_dqn)
 
 
-check_training_loop_on_truncation = CellChecks(ASSIGNMENT, "test_train_replay_dqn_stores_terminated", "train_replay_dqn", "Config", "ReplayBuffer")
+check_train_replay_dqn_bootstraps_through_truncation = CellChecks(
+    ASSIGNMENT, "test_train_replay_dqn_bootstraps_through_truncation", "train_replay_dqn", "Config", "ReplayBuffer")
 check_replay_dqn_gate = CellChecks(ASSIGNMENT, "test_replay_dqn_gate", "train_replay_dqn", "ReplayBuffer")

@@ -161,7 +161,7 @@ def train_step_uses_train_mode(make_train_step):
 
 
 @check(ASSIGNMENT, cell="test_training_recovers_line")
-def training_recovers_intercept_and_slope(make_train_step, make_line_data):
+def training_recovers_line(make_train_step, make_line_data):
     """trained on the notebook's data, the model finds intercept 1 and slope 2"""
     x_train, y_train, _, _ = make_line_data()
     torch.manual_seed(0)

@@ -74,6 +74,19 @@ def sample_batch_skipping_oldest(replay_buffer, n_samples):
     return np.array(states), np.array(actions), np.array(rewards), np.array(next_states), np.array(terminateds)
 
 
+SAMPLE_BATCH_CHECKS = ("sample_batch_returns_five_arrays", "sample_batch_rows_are_whole_transitions",
+                       "sample_batch_is_uniform", "sample_batch_reaches_oldest_and_newest",
+                       "sample_batch_works_with_n_equal_to_len")
+
+
+@mutant(A, "sample_batch", *SAMPLE_BATCH_CHECKS)
+def sample_batch_numpy1_copy_false(replay_buffer, n_samples):
+    """np.array(column, copy=False), numpy 1 style: numpy 2 raises a ValueError that is not about the indices."""
+    indices = np.random.randint(0, len(replay_buffer), size=n_samples)
+    columns = zip(*[replay_buffer[i] for i in indices])
+    return tuple(np.array(column, copy=False) for column in columns)
+
+
 @alternative(A, "sample_batch")
 def sample_batch_random_sample(replay_buffer, n_samples):
     """Without replacement, with random.sample on the deque and one list comprehension per field."""
@@ -199,7 +212,7 @@ class BufferMixingRows(_Reference):
         return self.states[state_indices], actions, rewards, next_states, terminateds
 
 
-@mutant(A, "ReplayBuffer", "buffer_rows_are_whole_transitions", "loop_stores_terminated_not_truncated")
+@mutant(A, "ReplayBuffer", "buffer_rows_are_whole_transitions", "train_replay_dqn_bootstraps_through_truncation")
 class BufferStoringRewardAsTerminated(_Reference):
     """A copy-paste slip in add: the reward is written into terminateds."""
 
@@ -318,6 +331,6 @@ class BufferWithStructuredArray(_Reference):
 # ---------------------------------------------------------------- the training loop and the gate
 
 patched(A, "train_replay_dqn", "next_state, terminated)", "next_state, terminated or truncated)",
-        "loop_stores_terminated_not_truncated", name="truncation_stored_as_terminal",
+        "train_replay_dqn_bootstraps_through_truncation", name="truncation_stored_as_terminal",
         description="Stores `terminated or truncated` in the buffer: a time limit cuts the bootstrap.")
 

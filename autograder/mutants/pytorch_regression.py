@@ -18,14 +18,14 @@ patched(A, "make_train_step", "return loss.item()", "return loss_fn(model(x), y)
 patched(A, "make_train_step", STEP, STEP + STEP, "train_step_one_forward_one_step",
         name="train_step_stepping_twice", description="Calls optimizer.step() twice (a copy-paste slip).")
 patched(A, "make_train_step", STEP + ZERO, ZERO + STEP, "train_step_makes_the_exact_sgd_update",
-        "training_recovers_intercept_and_slope",
+        "training_recovers_line",
         name="train_step_zeroing_before_step", description="Zeroes the gradients between backward() and step(): nothing is learned.")
 patched(A, "make_train_step", ZERO, "", "train_step_does_not_accumulate_gradients",
         name="train_step_without_zero_grad", description="Never zeroes the gradients: they accumulate across calls.")
 patched(A, "make_train_step", "        model.train()\n", "", "train_step_uses_train_mode",
         name="train_step_without_train_mode", description="Forgets model.train(), so after a validation step it trains in eval mode.")
 patched(A, "make_train_step", "loss.backward()", "(-loss).backward()", "train_step_makes_the_exact_sgd_update",
-        "training_recovers_intercept_and_slope",
+        "training_recovers_line",
         name="train_step_ascending", description="Maximises the loss: backpropagates -loss.")
 
 patched(A, "make_val_step", "return loss.item()", "return loss", "val_step_returns_loss_as_float",
