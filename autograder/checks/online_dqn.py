@@ -8,7 +8,7 @@ a batch of three transitions and gamma = 0.5:
   0  0  1  1    1   no     2       1 + 0.5 * max(3, -1) = 2.5  -0.5       0.25
   1  2  0  -1   3   no     0.5     -1 + 0.5 * max(-2, 0) = -1  1.5        2.25
   2  1  1  2    2   yes    -1      2 (no bootstrap)            -3         9
-  mean squared error 11.5 / 3; regulariser mean |Q(s,a)| = 3.5 / 3.
+  mean squared error 11.5 / 3; regularizer term mean |Q(s,a)| = 3.5 / 3.
 With regularizer 0 the gradient reaches only the three predicted entries:
   dL/dQ(s,a) = 2 * TD error / 3  ->  table.grad[0, 1] = -1/3, [2, 0] = 1, [1, 1] = -2, all else 0.
 """
@@ -22,8 +22,14 @@ from torch import nn
 from autograder.checks.core import CellChecks, CheckFailure, assert_close, check, runtime_errors_fail
 from autograder.fakes import TableQNetwork, one_hot
 from autograder.gates import GATES, assert_passes_gate
-from autograder.probes import (ENDLESS_PROBE_ID, GAMMA as PROBE_GAMMA, PROBE_CASES, PROBE_TOLERANCE,
-                               assert_bootstraps_through_truncation, learn_probe)
+from autograder.probes import (
+    ENDLESS_PROBE_ID,
+    PROBE_CASES,
+    PROBE_TOLERANCE,
+    assert_bootstraps_through_truncation,
+    learn_probe,
+)
+from autograder.probes import GAMMA as PROBE_GAMMA
 
 ASSIGNMENT = "02_online_dqn"
 TOLERANCE = 1e-5  # float32 arithmetic on numbers of order 1
@@ -33,13 +39,14 @@ TABLE = [[1.0, 2.0], [3.0, -1.0], [0.5, 4.0], [-2.0, 0.0]]
 STATES, ACTIONS, REWARDS, NEXT_STATES, DONE = [0, 2, 1], [1, 0, 1], [1.0, -1.0, 2.0], [1, 3, 2], [False, False, True]
 HAND_GAMMA = 0.5
 HAND_LOSSES = [0.25, 2.25, 9.0]
-HAND_REGULARISER = 3.5 / 3
+HAND_MEAN_ABS_Q = 3.5 / 3  # what the regularizer multiplies
 HAND_GRADIENT = [[0.0, -1 / 3], [0.0, -2.0], [1.0, 0.0], [0.0, 0.0]]  # regularizer 0
 
 SHAPE_HINT = (
-    "a tensor of shape [batch, 1] met one of shape [batch] and broadcast to [batch, batch]; "
-    "pick Q(s, a) with predicted_qvalues[range(batch), actions] or .gather(1, actions[:, None]).squeeze(1), "
-    "and take max over the action axis only (dim=1)"
+    "Q(s, a) and the target must both have shape [batch]. Take the max over the action axis only, "
+    "network(next_states).max(dim=1).values (dim=0 gives one value per action, [n_actions]); a [batch, 1] "
+    "tensor minus a [batch] one silently broadcasts to [batch, batch]. compute_td_loss(..., check_shapes=True) "
+    "asserts these shapes"
 )
 
 
@@ -89,7 +96,8 @@ def network_layers_follow_hidden_dims(create_network):
             )
         out = network(torch.zeros(3, input_dim))
         if tuple(out.shape) != (3, output_dim):
-            raise CheckFailure("The network's output has the wrong shape.", expected=f"(3, {output_dim}) for a batch of 3",
+            raise CheckFailure("The network's output has the wrong shape.",
+                               expected=f"(3, {output_dim}) for a batch of 3",
                                got=tuple(out.shape), hint="the layers must be chained in an nn.Sequential")
 
 
@@ -151,7 +159,8 @@ def exponential_epsilon_values(exponential_epsilon):
     try:
         got = [exponential_epsilon(step, 0.9, 0.05, 1000) for step in steps]
     except (OverflowError, ZeroDivisionError, ValueError) as error:
-        raise CheckFailure("exponential_epsilon(step, 0.9, 0.05, 1000) crashed.", got=f"{type(error).__name__}: {error}",
+        raise CheckFailure("exponential_epsilon(step, 0.9, 0.05, 1000) crashed.",
+                           got=f"{type(error).__name__}: {error}",
                            hint="eps_end + (eps_start - eps_end) * math.exp(-step / decay); decay is a number "
                            "of steps, not a per-step factor") from None
     if not all(isinstance(value, float) for value in got):
@@ -258,7 +267,9 @@ def acting_builds_no_graph(select_action_eps_greedy):
         raise CheckFailure(
             "The network ran with gradient tracking while choosing an action.",
             expected="torch.is_grad_enabled() == False during the forward pass", got="True",
-            hint="acting never needs gradients: wrap the forward pass in `with torch.no_grad():`",
+            hint="acting never needs gradients, and the docstring asks for no autograd graph: run the network "
+            "under `with torch.no_grad():` (as the provided lines do; a forward pass outside it, as in CleanRL's "
+            "acting code, builds a graph at every step that is only thrown away)",
         )
 
 
@@ -274,10 +285,10 @@ def td_losses_exact(compute_td_loss):
 
 
 @check(ASSIGNMENT, cell="test_compute_td_loss")
-def td_loss_adds_regulariser(compute_td_loss):
+def td_loss_adds_regularizer(compute_td_loss):
     """loss = mean squared TD error + regularizer * mean |Q(s, a)|"""
     loss, _ = _td_loss(compute_td_loss, TableQNetwork(TABLE), _hand_batch(), gamma=HAND_GAMMA, regularizer=0.1)
-    expected = sum(HAND_LOSSES) / 3 + 0.1 * HAND_REGULARISER
+    expected = sum(HAND_LOSSES) / 3 + 0.1 * HAND_MEAN_ABS_Q
     assert_close(loss.item(), expected, what="loss on the hand example (gamma 0.5, regularizer 0.1)",
                  tolerance=TOLERANCE, hint="loss = losses.mean() + regularizer * predicted Q(s, a).abs().mean()")
 
@@ -308,7 +319,8 @@ def td_gradient_reaches_only_the_prediction(compute_td_loss):
     got = network.table.grad
     if got is None:
         raise CheckFailure("No gradient reached the network.", expected=HAND_GRADIENT, got=None,
-                           hint="the prediction Q(s, a) must keep its graph: do not detach it or compute it under no_grad")
+                           hint="the prediction Q(s, a) must keep its graph: do not detach it or compute it "
+                           "under no_grad")
     if abs(got[1, 0].item()) > TOLERANCE or abs(got[3, 1].item()) > TOLERANCE:
         raise CheckFailure(
             "The target received gradients: training would also move Q(s') towards Q(s, a).",
@@ -352,7 +364,9 @@ def td_learning_finds_probe_values(create_network, compute_td_loss):
             return compute_td_loss(network, states, actions, rewards, next_states, terminated,
                                    gamma=PROBE_GAMMA, regularizer=0.0)[0]
 
-        learned = learn_probe(case, network, loss_on_batch)
+        with runtime_errors_fail(f"compute_td_loss raised a shape error on a batch of transitions of the probe "
+                                 f"{case.probe.__name__} ({len(case.expected_q[0])} actions).", SHAPE_HINT):
+            learned = learn_probe(case, network, loss_on_batch)
         assert_close(learned, case.expected_q,
                      what=f"Q-values learned on the probe {case.description}, gamma {PROBE_GAMMA}, "
                      f"at observations {case.observations}", tolerance=PROBE_TOLERANCE, hint=case.suspect)
@@ -378,7 +392,7 @@ def loop_bootstraps_through_truncation(train_online_dqn, Config, create_network,
 # The reward gate. Threshold, budget and calibration: autograder/gates.py (GATES["02_online_dqn"]).
 @check(ASSIGNMENT, cell="test_online_dqn_gate", slow=True)
 def online_dqn_gate(train_online_dqn):
-    """trained with your functions (seed 0, at most 20 000 steps), the greedy policy averages >= 100 over 100 episodes"""
+    """trained with your functions (seed 0, at most 20 000 steps), the greedy policy averages >= 100 on 100 episodes"""
     assert_passes_gate(GATES[ASSIGNMENT], train_online_dqn)
 
 
@@ -388,7 +402,8 @@ check_exponential_epsilon = CellChecks(ASSIGNMENT, "test_exponential_epsilon", "
 check_select_action_eps_greedy = CellChecks(ASSIGNMENT, "test_select_action_eps_greedy", "select_action_eps_greedy")
 check_compute_td_loss = CellChecks(ASSIGNMENT, "test_compute_td_loss", "compute_td_loss")
 check_learning_on_probes = CellChecks(ASSIGNMENT, "test_learning_on_probes", "create_network", "compute_td_loss")
-check_training_loop_on_truncation = CellChecks(ASSIGNMENT, "test_train_online_dqn_bootstraps_through_truncation", "train_online_dqn", "Config", "create_network", "linear_epsilon",
-                                          "select_action_eps_greedy", "compute_td_loss")
-check_online_dqn_gate = CellChecks(ASSIGNMENT, "test_online_dqn_gate", "train_online_dqn", "create_network", "linear_epsilon",
-                              "select_action_eps_greedy", "compute_td_loss")
+check_train_online_dqn_bootstraps_through_truncation = CellChecks(
+    ASSIGNMENT, "test_train_online_dqn_bootstraps_through_truncation", "train_online_dqn", "Config", "create_network",
+    "linear_epsilon", "select_action_eps_greedy", "compute_td_loss")
+check_online_dqn_gate = CellChecks(ASSIGNMENT, "test_online_dqn_gate", "train_online_dqn", "create_network",
+                                   "linear_epsilon", "select_action_eps_greedy", "compute_td_loss")

@@ -27,7 +27,8 @@ def network_with_relu_head(input_dim, hidden_dims, output_dim):
 @mutant(A, "create_network", "network_layers_follow_hidden_dims")
 def network_with_fixed_sizes(input_dim, hidden_dims, output_dim):
     """Ignores hidden_dims and hard-codes two layers of 128 (the seed notebooks' sizes)."""
-    return nn.Sequential(nn.Linear(input_dim, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, output_dim))
+    return nn.Sequential(nn.Linear(input_dim, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
+                         nn.Linear(128, output_dim))
 
 
 @mutant(A, "create_network", "network_is_not_linear")
@@ -157,11 +158,21 @@ def acting_with_detach(network, state, epsilon):
     return int(q_values.argmax())
 
 
+@mutant(A, "select_action_eps_greedy", "acting_builds_no_graph")
+def acting_like_cleanrl(network, state, epsilon):
+    """CleanRL's acting code: right actions, but the forward pass builds an autograd graph at every step
+    (the docstring now says that acting builds none, and the check's hint points there)."""
+    q_values = network(torch.Tensor(np.asarray(state)))
+    if random.random() < epsilon:
+        return random.randrange(q_values.shape[-1])
+    return int(torch.argmax(q_values).item())
+
+
 # ---------------------------------------------------------------- compute_td_loss
 
 
 def _td_loss_with(target_of, pick=lambda q, actions: q[torch.arange(len(actions)), actions], convert=np.array,
-                  regularised=True):
+                  regularized=True):
     """A full compute_td_loss whose target is target_of(network, rewards, next_states, is_done, gamma)."""
     def compute_td_loss(network, states, actions, rewards, next_states, is_done, gamma=0.99,
                         check_shapes=False, regularizer=0.1):
@@ -172,7 +183,7 @@ def _td_loss_with(target_of, pick=lambda q, actions: q[torch.arange(len(actions)
         is_done = torch.as_tensor(convert(is_done), dtype=torch.bool)
         predicted = pick(network(states), actions)
         losses = (predicted - target_of(network, rewards, next_states, is_done, gamma)) ** 2
-        penalty = regularizer * predicted.abs().mean() if regularised else 0.0
+        penalty = regularizer * predicted.abs().mean() if regularized else 0.0
         return losses.mean() + penalty, losses
     return compute_td_loss
 
@@ -210,6 +221,14 @@ def target_max_over_batch(network, rewards, next_states, is_done, gamma):
         return torch.where(is_done, rewards, rewards + gamma * next_values.max())
 
 
+@mutant(A, "compute_td_loss", "td_losses_exact", "td_learning_finds_probe_values", build=_td_loss_with)
+def target_max_over_batch_axis(network, rewards, next_states, is_done, gamma):
+    """max(dim=0): one value per action, [n_actions], which cannot meet [batch] (a RuntimeError in PyTorch).
+    The probe check used to let that RuntimeError through raw; it now names the shapes."""
+    with torch.no_grad():
+        return torch.where(is_done, rewards, rewards + gamma * network(next_states).max(dim=0).values)
+
+
 @mutant(A, "compute_td_loss", "td_losses_exact", build=_td_loss_with)
 def target_without_discount(network, rewards, next_states, is_done, gamma):
     """Forgets gamma."""
@@ -232,10 +251,10 @@ def prediction_with_wrong_gather(network, rewards, next_states, is_done, gamma):
     return _correct_target(network, rewards, next_states, is_done, gamma)
 
 
-@mutant(A, "compute_td_loss", "td_loss_adds_regulariser",
-        build=lambda target: _td_loss_with(target, regularised=False))
-def loss_without_regulariser(network, rewards, next_states, is_done, gamma):
-    """Drops the regulariser term that the exercise asks for."""
+@mutant(A, "compute_td_loss", "td_loss_adds_regularizer",
+        build=lambda target: _td_loss_with(target, regularized=False))
+def loss_without_regularizer(network, rewards, next_states, is_done, gamma):
+    """Drops the regularizer term that the exercise asks for."""
     return _correct_target(network, rewards, next_states, is_done, gamma)
 
 
