@@ -1,5 +1,5 @@
 """Checks of notebook 04: symlog, softmax, sample_prioritized_batch, update_batch, sort_replay_buffer,
-and the notebook's training loop with them (the truncation check and the reward gate).
+importance_weights, and the notebook's training loop with them (the truncation check and the reward gate).
 
 Test memories are built from ids: entry k holds priority PRIORITIES[k], state [k, k+0.25, k+0.5],
 action k % 3, reward -k, next_state [-k, ...] and terminated k % 2 == 1, so any returned row shows
@@ -235,18 +235,91 @@ def sort_handles_equal_priorities(sort_replay_buffer):
                  tolerance=TOLERANCE, hint="ascending order by priority")
 
 
+# ---------------------------------------------------------------- importance_weights
+
+
+def _weights(importance_weights, probabilities, buffer_size, beta):
+    got = np.asarray(importance_weights(np.array(probabilities, dtype=np.float64), buffer_size, beta), dtype=float)
+    if got.shape != (len(probabilities),):
+        raise CheckFailure("importance_weights returns one weight per sampled transition.",
+                           expected=f"shape ({len(probabilities)},)", got=f"shape {got.shape}",
+                           hint="compute elementwise on the whole array: (buffer_size * probabilities) ** -beta, "
+                           "then divide by the largest")
+    return got
+
+
+@check(ASSIGNMENT, cell="test_importance_weights")
+def importance_weights_hand_example(importance_weights):
+    """exact weights on a hand-derived batch: N = 8, beta = 0.5, P = [1/8, 1/2, 1/32, 1/8] -> [1/2, 1/4, 1, 1/2]"""
+    # N * P = [1, 4, 1/4, 1] (the first and last are one position drawn twice); (N * P) ** -0.5 = [1, 1/2, 2, 1];
+    # the batch's largest weight is 2 (its least likely transition), so w = [1/2, 1/4, 1, 1/2].
+    got = _weights(importance_weights, [1 / 8, 1 / 2, 1 / 32, 1 / 8], 8, 0.5)
+    expected = [0.5, 0.25, 1.0, 0.5]
+    if np.allclose(got, [1.0, 0.5, 2.0, 1.0], atol=1e-6):
+        hint = "these are (N * P) ** -beta before normalizing: divide by their maximum, so no weight exceeds 1"
+    elif np.allclose(got, [0.5, 1.0, 0.25, 0.5], atol=1e-6):
+        hint = "the exponent's sign is flipped: (N * P) ** -beta, so likelier transitions get smaller weights"
+    else:
+        hint = ("w = (buffer_size * probabilities) ** -beta, then w / w.max(); the input is already P(i), so do "
+                "not turn it into probabilities again")
+    assert_close(got, expected, what="importance_weights([1/8, 1/2, 1/32, 1/8], buffer_size=8, beta=0.5)",
+                 tolerance=TOLERANCE, hint=hint)
+
+
+@check(ASSIGNMENT, cell="test_importance_weights")
+def importance_weights_at_most_one(importance_weights):
+    """on a sampled batch of 64: weights in (0, 1], the largest 1, likelier transitions weigh less"""
+    rng = np.random.default_rng(3)
+    priorities = rng.exponential(2.0, size=1000)
+    all_probabilities = (1 + priorities) / (1 + priorities).sum()
+    probabilities = all_probabilities[rng.choice(1000, 64, p=all_probabilities)]
+    got = _weights(importance_weights, probabilities, 1000, 0.7)
+    if not np.all(np.isfinite(got)) or got.min() <= 0 or abs(got.max() - 1) > 1e-12:
+        raise CheckFailure(
+            "Importance-sampling weights must lie in (0, 1] with the largest exactly 1.",
+            expected="min > 0, max 1", got=f"min {got.min():.6g}, max {got.max():.6g}",
+            hint="divide by the largest weight of the batch (w / w.max()): dividing by the smallest makes them "
+            ">= 1, by the sum makes the largest < 1, and without it they can exceed 1")
+    order = np.argsort(probabilities, kind="stable")
+    if np.any(np.diff(got[order]) > 1e-12):
+        raise CheckFailure(
+            "A transition drawn with a higher probability must get a lower (or equal) weight.",
+            expected="weights decreasing as P(i) grows", got="a likelier transition with a larger weight",
+            hint="the exponent is -beta: (buffer_size * probabilities) ** -beta; it corrects for drawing "
+            "likely transitions too often")
+
+
+@check(ASSIGNMENT, cell="test_importance_weights")
+def importance_weights_uniform_are_ones(importance_weights):
+    """uniform sampling (P(i) = 1/N) needs no correction: every weight is 1"""
+    for beta in (0.4, 1.0):
+        got = _weights(importance_weights, [1 / 50] * 16, 50, beta)
+        assert_close(got, np.ones(16), what=f"importance_weights with P(i) = 1/50, buffer_size=50, beta={beta}",
+                     tolerance=TOLERANCE, hint="N * P(i) = 1 under uniform sampling, so (N * P(i)) ** -beta = 1: "
+                     "multiply the probabilities by buffer_size, and normalize by the max, not by the sum")
+
+
+@check(ASSIGNMENT, cell="test_importance_weights")
+def importance_weights_beta_zero_are_ones(importance_weights):
+    """beta = 0 corrects nothing: every weight is 1"""
+    got = _weights(importance_weights, [1 / 8, 1 / 2, 1 / 32, 1 / 8], 8, 0.0)
+    assert_close(got, np.ones(4), what="importance_weights([1/8, 1/2, 1/32, 1/8], buffer_size=8, beta=0)",
+                 tolerance=TOLERANCE,
+                 hint="beta is the exponent: (buffer_size * probabilities) ** -beta, and x ** 0 = 1")
+
+
 # ---------------------------------------------------------------- the training loop and the gate
 
 
 @check(ASSIGNMENT, cell="test_train_per_dqn_bootstraps_through_truncation")
 def loop_bootstraps_through_truncation(train_per_dqn, Config, sample_prioritized_batch, update_batch,
-                                       sort_replay_buffer):
+                                       sort_replay_buffer, importance_weights):
     """the training loop, with your functions, bootstraps through a time-limit truncation"""
     # EndlessProbe: reward +1 forever, cut by a time limit after every step. With gamma 0.9 the true
     # Q is 1 / (1 - 0.9) = 10 (the reference reaches 10.00 in 500 steps); a loop or a memory that
     # turns every truncation into a termination learns Q = 1 instead.
     config = Config(env_id=ENDLESS_PROBE_ID, total_steps=TRUNCATION_STEPS, hidden_dims=(16,), learning_rate=1e-2,
-                    gamma=0.9, regularizer=0.0, buffer_size=1000, batch_size=32, learning_starts=32,
+                    gamma=0.9, buffer_size=1000, batch_size=32, learning_starts=32,
                     sort_every=100, eps_start=0.0, eps_end=0.0, eval_every=10**9)
     assert_bootstraps_through_truncation(
         train_per_dqn, config, hint="the loop stores `terminated`, never `terminated or truncated`; "
@@ -266,7 +339,9 @@ check_softmax = CellChecks(ASSIGNMENT, "test_softmax", "softmax")
 check_sample_prioritized_batch = CellChecks(ASSIGNMENT, "test_sample_prioritized_batch", "sample_prioritized_batch")
 check_update_batch = CellChecks(ASSIGNMENT, "test_update_batch", "update_batch")
 check_sort_replay_buffer = CellChecks(ASSIGNMENT, "test_sort_replay_buffer", "sort_replay_buffer")
-check_training_loop_on_truncation = CellChecks(ASSIGNMENT, "test_train_per_dqn_bootstraps_through_truncation", "train_per_dqn", "Config", "sample_prioritized_batch",
-                                          "update_batch", "sort_replay_buffer")
-check_per_dqn_gate = CellChecks(ASSIGNMENT, "test_per_dqn_gate", "train_per_dqn", "sample_prioritized_batch", "update_batch",
-                           "sort_replay_buffer")
+check_importance_weights = CellChecks(ASSIGNMENT, "test_importance_weights", "importance_weights")
+check_train_per_dqn_bootstraps_through_truncation = CellChecks(
+    ASSIGNMENT, "test_train_per_dqn_bootstraps_through_truncation", "train_per_dqn", "Config",
+    "sample_prioritized_batch", "update_batch", "sort_replay_buffer", "importance_weights")
+check_per_dqn_gate = CellChecks(ASSIGNMENT, "test_per_dqn_gate", "train_per_dqn", "sample_prioritized_batch",
+                                "update_batch", "sort_replay_buffer", "importance_weights")

@@ -226,6 +226,79 @@ def sort_with_itemgetter(replay_buffer):
     return deque(entries, maxlen=replay_buffer.maxlen)
 
 
+# ---------------------------------------------------------------- importance_weights
+
+
+@mutant(A, "importance_weights", "importance_weights_hand_example", "importance_weights_at_most_one")
+def weights_not_normalized(probabilities, buffer_size, beta):
+    """(N * P) ** -beta without dividing by the max: a rare transition can get a weight of tens."""
+    return (buffer_size * np.asarray(probabilities, dtype=np.float64)) ** -beta
+
+
+@mutant(A, "importance_weights", "importance_weights_hand_example", "importance_weights_at_most_one")
+def weights_with_beta_sign_flipped(probabilities, buffer_size, beta):
+    """(N * P) ** beta: likely transitions get the LARGEST weights, which doubles the bias."""
+    weights = (buffer_size * np.asarray(probabilities, dtype=np.float64)) ** beta
+    return weights / weights.max()
+
+
+@mutant(A, "importance_weights", "importance_weights_hand_example")
+def weights_from_probabilities_treated_as_priorities(probabilities, buffer_size, beta):
+    """Treats its input as priorities and turns them into probabilities again with softmax(symlog(.))."""
+    values = np.asarray(probabilities, dtype=np.float64)
+    logits = np.sign(values) * np.log1p(np.abs(values))
+    exponentials = np.exp(logits - logits.max())
+    weights = (buffer_size * exponentials / exponentials.sum()) ** -beta
+    return weights / weights.max()
+
+
+@mutant(A, "importance_weights", "importance_weights_hand_example", "importance_weights_beta_zero_are_ones")
+def weights_ignoring_beta(probabilities, buffer_size, beta):
+    """1 / (N * P), the full correction whatever beta says: no annealing."""
+    weights = 1.0 / (buffer_size * np.asarray(probabilities, dtype=np.float64))
+    return weights / weights.max()
+
+
+@mutant(A, "importance_weights", "importance_weights_hand_example", "importance_weights_at_most_one",
+        "importance_weights_uniform_are_ones", "importance_weights_beta_zero_are_ones")
+def weights_normalized_by_sum(probabilities, buffer_size, beta):
+    """Divides by the sum, as for probabilities: the weights shrink with the batch size."""
+    weights = (buffer_size * np.asarray(probabilities, dtype=np.float64)) ** -beta
+    return weights / weights.sum()
+
+
+@mutant(A, "importance_weights", "importance_weights_hand_example", "importance_weights_at_most_one")
+def weights_normalized_by_min(probabilities, buffer_size, beta):
+    """Divides by the smallest weight: every weight >= 1, so steps are scaled up."""
+    weights = (buffer_size * np.asarray(probabilities, dtype=np.float64)) ** -beta
+    return weights / weights.min()
+
+
+@mutant(A, "importance_weights", "importance_weights_hand_example")
+def weights_clipped_at_one(probabilities, buffer_size, beta):
+    """Clips (N * P) ** -beta at 1 instead of dividing by the max: the rare transitions' weights are cut."""
+    return np.minimum((buffer_size * np.asarray(probabilities, dtype=np.float64)) ** -beta, 1.0)
+
+
+@mutant(A, "importance_weights", "importance_weights_uniform_are_ones")
+def weights_forgetting_n(probabilities, buffer_size, beta):
+    """P ** -beta, forgetting N and the normalization: uniform sampling gets weights N ** beta."""
+    return np.asarray(probabilities, dtype=np.float64) ** -beta
+
+
+@alternative(A, "importance_weights")
+def weights_in_log_space(probabilities, buffer_size, beta):
+    """-beta * log(N * P), minus its max, exponentiated: no overflow for tiny probabilities."""
+    log_weights = -beta * np.log(buffer_size * np.asarray(probabilities, dtype=np.float64))
+    return np.exp(log_weights - log_weights.max())
+
+
+@alternative(A, "importance_weights")
+def weights_from_smallest_probability(probabilities, buffer_size, beta):
+    """(P(i) / min_j P(j)) ** -beta: with the batch maximum, N cancels out."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    return (probabilities / probabilities.min()) ** -beta
+
 # ---------------------------------------------------------------- the training loop and the gate
 
 patched(A, "train_per_dqn", "next_state, terminated))", "next_state, terminated or truncated))",
