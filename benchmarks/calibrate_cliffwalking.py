@@ -1,8 +1,8 @@
 """Calibrate notebook 06's CliffWalking checks (sarsa_takes_the_safe_path, expected_sarsa_takes_the_safe_path).
 
 For each seed, trains SARSA, expected SARSA and Q-learning with the notebook's train_cliffwalking
-and Config (the solution notebook by default, exactly as the autograder runs them) and classifies
-each greedy path (autograder.checks.sarsa.classify_path). A check passes on a seed when its
+and CliffWalkingConfig (the solution notebook by default, exactly as the autograder runs them) and
+classifies each greedy path (autograder.checks.sarsa.classify_path). A check passes on a seed when its
 method's path is "safe" and its mean reward per training episode beats Q-learning's.
 
     python benchmarks/calibrate_cliffwalking.py --seeds 100
@@ -39,7 +39,7 @@ def main():
     parser.add_argument("--notebooks", default="solutions", help="folder of 06_sarsa/06_sarsa.ipynb")
     parser.add_argument("--seeds", type=int, default=50, help="training seeds first..first+N-1")
     parser.add_argument("--first-seed", type=int, default=0)
-    parser.add_argument("--episodes", type=int, default=None, help="override Config.n_episodes")
+    parser.add_argument("--episodes", type=int, default=None, help="override CliffWalkingConfig.n_episodes")
     parser.add_argument("--verbose", action="store_true", help="one line per seed")
     parser.add_argument("--mutants", action="store_true", help="also run every mutant of 06_sarsa on seed 0")
     args = parser.parse_args()
@@ -47,7 +47,7 @@ def main():
 
     notebook = load_notebook(Path(args.notebooks) / "06_sarsa" / "06_sarsa.ipynb")
     train = notebook.get("train_cliffwalking")
-    config = notebook.get("Config")()
+    config = notebook.get("CliffWalkingConfig")()
     if args.episodes is not None:
         config = dataclasses.replace(config, n_episodes=args.episodes)
     print(config)

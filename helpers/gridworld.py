@@ -6,13 +6,15 @@
 
 A state is a cell number, ``row * 12 + col``; the network maps one-hot states (48,) to 4 Q-values
 (actions 0 up, 1 right, 2 down, 3 left). ``path``: when given, the figure is also saved there as PNG.
+
+Figures are matplotlib ``Figure`` objects shown like those of helpers.plotting (inline in a
+notebook, a PNG file when headless), never through pyplot. matplotlib is imported only when a
+figure is drawn: the autograder imports ``greedy_path`` and needs no plotting.
 """
 from __future__ import annotations
 
 import gymnasium as gym
-import matplotlib.pyplot as plt
 import torch
-from matplotlib.patches import FancyArrowPatch, Rectangle
 
 N_ROWS, N_COLS = 4, 12
 START, GOAL = 36, 47
@@ -50,6 +52,8 @@ def _cell(state):
 
 
 def _draw_grid(ax):
+    from matplotlib.patches import Rectangle
+
     for s in range(N_ROWS * N_COLS):
         x, y = _cell(s)
         if s in CLIFF:
@@ -78,6 +82,8 @@ def _draw_grid(ax):
 
 def _draw_path(ax, path_states, color):
     """Arrows from each state to the next; a jump back to S (a fall) is drawn dashed in red."""
+    from matplotlib.patches import FancyArrowPatch
+
     pts = [_cell(s) for s in path_states]
     for (x0, y0), (x1, y1) in zip(pts[:-1], pts[1:]):
         fell = (x1, y1) == _cell(START) and abs(x1 - x0) + abs(y1 - y0) > 1
@@ -96,33 +102,49 @@ def _describe(path_states):
 
 
 def plot_cliffwalking_path(path_states, title="Greedy path", ax=None, path=None, color="tab:blue"):
-    """Draw the 4x12 grid (cliff in red, S and G) and the path as arrows; returns the Figure."""
+    """Draw the 4x12 grid (cliff in red, S and G) and the path as arrows; returns the Figure.
+
+    With ``ax`` the drawing goes into that Axes (of a figure the caller shows); without, a new
+    Figure is made and shown (inline in a notebook, written to ``path`` or a default PNG headless).
+    """
     if ax is None:
-        fig, ax = plt.subplots(figsize=(8, 3.2))
-    else:
-        fig = ax.figure
-    _draw_grid(ax)
-    _draw_path(ax, list(path_states), color)
-    ax.set_title(f"{title}: {_describe(list(path_states))}" if title else _describe(list(path_states)))
+        from matplotlib.figure import Figure
+
+        from helpers.plotting import DPI, _publish
+
+        figure = Figure(figsize=(8, 3.2), dpi=DPI, layout="constrained")
+        _draw_panel(figure.subplots(), path_states, title, color)
+        _publish(figure, path, default_path="outputs/cliffwalking_path.png")
+        return figure
+    _draw_panel(ax, path_states, title, color)
     if path is not None:
-        fig.savefig(path, dpi=120, bbox_inches="tight")
-    return fig
+        ax.figure.savefig(path, dpi=120)
+    return ax.figure
 
 
 def plot_cliffwalking_paths(paths: dict, path=None, vertical=True):
     """One panel per entry of ``{"SARSA": states, "Q-learning": states}``; returns the Figure.
     ``vertical=True`` (default) stacks the panels, which keeps the wide 4x12 grids readable in a
     notebook; ``vertical=False`` puts them side by side in one row."""
+    from matplotlib.figure import Figure
+
+    from helpers.plotting import DPI, _publish
+
     n = len(paths)
     if vertical:
-        fig, axes = plt.subplots(n, 1, figsize=(8, 3.0 * n), squeeze=False)
-        axes = axes[:, 0]
+        figure = Figure(figsize=(8, 3.0 * n), dpi=DPI, layout="constrained")
+        axes = figure.subplots(n, 1, squeeze=False)[:, 0]
     else:
-        fig, axes = plt.subplots(1, n, figsize=(7 * n, 2.9), squeeze=False)
-        axes = axes[0]
+        figure = Figure(figsize=(7 * n, 2.9), dpi=DPI, layout="constrained")
+        axes = figure.subplots(1, n, squeeze=False)[0]
     for i, (ax, (name, states)) in enumerate(zip(axes, paths.items())):
-        plot_cliffwalking_path(states, title=name, ax=ax, color=_COLORS[i % len(_COLORS)])
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=120, bbox_inches="tight")
-    return fig
+        _draw_panel(ax, states, name, _COLORS[i % len(_COLORS)])
+    _publish(figure, path, default_path="outputs/cliffwalking_paths.png")
+    return figure
+
+
+def _draw_panel(ax, path_states, title, color):
+    path_states = list(path_states)
+    _draw_grid(ax)
+    _draw_path(ax, path_states, color)
+    ax.set_title(f"{title}: {_describe(path_states)}" if title else _describe(path_states))

@@ -1,5 +1,6 @@
-"""Checks of notebook 06: compute_sarsa_loss and compute_expected_sarsa_loss, on a hand example and on
-CliffWalking (Sutton & Barto's Example 6.6) with the notebook's training loop.
+"""Checks of notebook 06: compute_sarsa_loss and compute_expected_sarsa_loss, on a hand example, on
+CliffWalking (Sutton & Barto's Example 6.6) with the notebook's training loop, and deep SARSA on
+CartPole (the notebook's train_deep_sarsa: a truncation check and the reward gate).
 
 The hand example: TableQNetwork (autograder/fakes.py) over 4 one-hot states and 3 actions,
   Q(s0) = [1, 2, 0]   Q(s1) = [4, -2, 1]   Q(s2) = [0.5, 3, -1]   Q(s3) = [2, 2.5, -3]
@@ -16,7 +17,9 @@ import numpy as np
 
 from autograder.checks.core import CellChecks, CheckFailure, assert_close, check, runtime_errors_fail
 from autograder.fakes import TableQNetwork, one_hot
-from helpers.gridworld import GOAL, N_COLS, greedy_path
+from autograder.gates import GATES, assert_passes_gate
+from autograder.probes import ENDLESS_PROBE_ID, assert_bootstraps_through_truncation
+from helpers.gridworld import GOAL, N_COLS, greedy_path  # greedy_path only: no matplotlib is imported
 
 ASSIGNMENT = "06_sarsa"
 TOLERANCE = 1e-5  # float32 arithmetic on numbers of order 1
@@ -200,10 +203,10 @@ def _q_learning_mean_reward(train_cliffwalking, config):
     return _Q_LEARNING_MEANS[key]
 
 
-def _assert_on_policy_behaviour(train_cliffwalking, Config, algorithm, name, target_hint):
-    """Train `algorithm` and Q-learning with Config() and seed 0; the greedy path must be safe and the
-    mean reward per training episode higher than Q-learning's."""
-    config = Config()
+def _assert_on_policy_behaviour(train_cliffwalking, CliffWalkingConfig, algorithm, name, target_hint):
+    """Train `algorithm` and Q-learning with CliffWalkingConfig() and seed 0; the greedy path must be safe
+    and the mean reward per training episode higher than Q-learning's."""
+    config = CliffWalkingConfig()
     network, rewards = train_cliffwalking(algorithm, config, seed=0)
     path = greedy_path(network)
     info = classify_path(path)
@@ -231,37 +234,71 @@ def _assert_on_policy_behaviour(train_cliffwalking, Config, algorithm, name, tar
 
 
 # The two behavioural checks. Each trains the student's method with the notebook's train_cliffwalking and
-# Config() (300 episodes, seed 0) and compares it with Q-learning under the same settings, using the
+# CliffWalkingConfig() (300 episodes, seed 0) and compares it with Q-learning under the same settings, using the
 # notebook's provided compute_q_learning_loss (trained once per notebook: both checks share that run).
 # The loss parameter is not called here: it names the target for the test cell and the mutant bank, and
 # train_cliffwalking calls it by its global name.
 # Budget: 12-15 s wall per check measured under load 6-8 on 2 shared cores, hence slow=True (a loss
 # that makes the agent wander can take minutes: every episode then runs to the 500-step limit).
 @check(ASSIGNMENT, cell="test_sarsa_on_cliffwalking", slow=True)
-def sarsa_takes_the_safe_path(train_cliffwalking, Config, compute_sarsa_loss):
+def sarsa_takes_the_safe_path(train_cliffwalking, CliffWalkingConfig, compute_sarsa_loss):
     """on CliffWalking, SARSA learns a safe path and out-earns Q-learning per training episode (seed 0)"""
     # Reference pass rate 48/50 over seeds 0..49 (benchmarks/calibrate_cliffwalking.py --seeds 50). The greedy
     # path is safe in 48 (usually the 17-step top row; seed 28 came down at column 9 and walked two edge cells,
     # seed 40 loops). Mean reward per training episode -40.1 vs Q-learning's -60.8, higher in 50/50 (smallest
     # margin 5.6). Seed 0 passes, and the bank's alternative (gather + detach) reproduces its run bit for bit.
-    _assert_on_policy_behaviour(train_cliffwalking, Config, "sarsa", "SARSA",
+    _assert_on_policy_behaviour(train_cliffwalking, CliffWalkingConfig, "sarsa", "SARSA",
                                 "SARSA's target is r + gamma * Q(s', next_actions), the action actually taken next "
                                 "(exploration included), not max_a' Q(s', a')")
 
 
 @check(ASSIGNMENT, cell="test_expected_sarsa_on_cliffwalking", slow=True)
-def expected_sarsa_takes_the_safe_path(train_cliffwalking, Config, compute_expected_sarsa_loss):
+def expected_sarsa_takes_the_safe_path(train_cliffwalking, CliffWalkingConfig, compute_expected_sarsa_loss):
     """on CliffWalking, expected SARSA learns a safe path and out-earns Q-learning per training episode (seed 0)"""
     # Reference pass rate 50/50 over seeds 0..49 (same command). The greedy path is safe in every seed (usually
     # the 15-step road along row 1). Mean reward per training episode -33.4 vs Q-learning's -60.8, higher in
     # 50/50 (smallest margin 16.8). Correct variants (the bank's policy-as-a-mixture; eps * mean + (1 - eps) * max
     # with a (1 - done) mask) reproduce the seed-0 run bit for bit.
-    _assert_on_policy_behaviour(train_cliffwalking, Config, "expected_sarsa", "expected SARSA",
+    _assert_on_policy_behaviour(train_cliffwalking, CliffWalkingConfig, "expected_sarsa", "expected SARSA",
                                 "expected SARSA's target averages Q(s', .) over the epsilon-greedy policy with the "
                                 "epsilon it is given; a greedy average (the max) is Q-learning's target")
 
 
+# ---------------------------------------------------------------- deep SARSA on CartPole: the loop and the gate
+
+
+@check(ASSIGNMENT, cell="test_train_deep_sarsa_bootstraps_through_truncation")
+def deep_sarsa_loop_bootstraps_through_truncation(train_deep_sarsa, Config, compute_sarsa_loss):
+    """the deep SARSA loop, with your compute_sarsa_loss, bootstraps through a time-limit truncation"""
+    # EndlessProbe: reward +1 forever, cut by a time limit after every step. With gamma 0.9 the true
+    # Q is 1 / (1 - 0.9) = 10 (the reference reaches 10.00 in 300 steps); a loss that cuts the
+    # bootstrap where it should not, or a loop that treats truncation as terminal, learns Q = 1.
+    config = Config(env_id=ENDLESS_PROBE_ID, total_steps=300, hidden_dims=(16,), learning_rate=1e-2, gamma=0.9,
+                    eps_start=0.0, eps_end=0.0, eval_every=10**9)
+    assert_bootstraps_through_truncation(
+        train_deep_sarsa, config, hint="the loop passes is_done = terminated, never `terminated or truncated`, and "
+        "compute_sarsa_loss must bootstrap from Q(s', a') wherever is_done is False: a truncated episode did not "
+        "end, so its last transition still bootstraps")
+
+
+# The reward gate. Threshold, budget and calibration: autograder/gates.py (GATES["06_sarsa"]) and
+# autograder/calibration/06_sarsa.json (`python benchmarks/calibrate_gates.py --assignment 06_sarsa --seeds 50
+# --baselines --write`). Threshold 100 at most 20 000 steps, stopping at 200: 50 of 50
+# training seeds pass (min 135.1, median 256.3); untrained networks score 9.3-83.9, a random policy 23.7.
+# The bank's sarsa_without_terminal_mask scores 9.3 (seed 0). compute_sarsa_loss is not called here: it names
+# the student's function for the test cell and the mutant bank; train_deep_sarsa calls it by its global name.
+@check(ASSIGNMENT, cell="test_deep_sarsa_gate", slow=True)
+def deep_sarsa_gate(train_deep_sarsa, compute_sarsa_loss):
+    """trained with your compute_sarsa_loss (seed 0, at most 20 000 steps), the greedy policy averages >= 100 over 100 episodes"""
+    assert_passes_gate(GATES[ASSIGNMENT], train_deep_sarsa)
+
+
 check_compute_sarsa_loss = CellChecks(ASSIGNMENT, "test_compute_sarsa_loss", "compute_sarsa_loss")
 check_compute_expected_sarsa_loss = CellChecks(ASSIGNMENT, "test_compute_expected_sarsa_loss", "compute_expected_sarsa_loss")
-check_sarsa_on_cliffwalking = CellChecks(ASSIGNMENT, "test_sarsa_on_cliffwalking", "train_cliffwalking", "Config", "compute_sarsa_loss")
-check_expected_sarsa_on_cliffwalking = CellChecks(ASSIGNMENT, "test_expected_sarsa_on_cliffwalking", "train_cliffwalking", "Config", "compute_expected_sarsa_loss")
+check_sarsa_on_cliffwalking = CellChecks(ASSIGNMENT, "test_sarsa_on_cliffwalking", "train_cliffwalking", "CliffWalkingConfig",
+                                         "compute_sarsa_loss")
+check_expected_sarsa_on_cliffwalking = CellChecks(ASSIGNMENT, "test_expected_sarsa_on_cliffwalking", "train_cliffwalking",
+                                                  "CliffWalkingConfig", "compute_expected_sarsa_loss")
+check_train_deep_sarsa_bootstraps_through_truncation = CellChecks(
+    ASSIGNMENT, "test_train_deep_sarsa_bootstraps_through_truncation", "train_deep_sarsa", "Config", "compute_sarsa_loss")
+check_deep_sarsa_gate = CellChecks(ASSIGNMENT, "test_deep_sarsa_gate", "train_deep_sarsa", "compute_sarsa_loss")

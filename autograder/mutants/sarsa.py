@@ -2,7 +2,7 @@
 import numpy as np
 import torch
 
-from autograder.mutants import alternative, mutant
+from autograder.mutants import alternative, mutant, patched
 
 A = "06_sarsa"
 
@@ -44,9 +44,9 @@ def sarsa_target_with_gradient(network, next_states, next_actions):
     return network(next_states)[torch.arange(len(next_actions)), next_actions]
 
 
-@mutant(A, "compute_sarsa_loss", "sarsa_masks_terminal")
+@mutant(A, "compute_sarsa_loss", "sarsa_masks_terminal", "deep_sarsa_gate")
 def sarsa_without_terminal_mask(network, states, actions, rewards, next_states, next_actions, is_done, gamma=0.99):
-    """Bootstraps from terminal states too."""
+    """Bootstraps from terminal states too: on CartPole a fall then costs nothing, and the agent does not learn."""
     states, actions, rewards, next_states, next_actions = _tensors(
         (states, torch.float32), (actions, torch.long), (rewards, torch.float32), (next_states, torch.float32),
         (next_actions, torch.long))
@@ -129,3 +129,10 @@ def expected_value_as_mix(next_qvalues, epsilon):
     """epsilon * uniform + (1 - epsilon) * greedy, written as a mixture of two policies."""
     uniform = torch.full_like(next_qvalues, 1 / next_qvalues.shape[1])
     return epsilon * uniform + (1 - epsilon) * _one_hot_greedy(next_qvalues)
+
+
+# ---------------------------------------------------------------- deep SARSA on CartPole: the loop
+
+patched(A, "train_deep_sarsa", "[terminated], gamma", "[terminated or truncated], gamma",
+        "deep_sarsa_loop_bootstraps_through_truncation", name="deep_sarsa_truncation_treated_as_terminal",
+        description="Passes `terminated or truncated` as is_done: a time limit cuts the bootstrap.")
