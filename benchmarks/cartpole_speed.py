@@ -6,8 +6,9 @@
 
 The agent is the notebook's own `train_full_agent` and `Config` (--notebooks solutions by default),
 loaded as the autograder loads them. "Solved" means a periodic greedy evaluation (100 episodes) with
-a mean >= Config.solved_return (475). Per seed: the environment steps and the wall time to the first
-solve (timed at the evaluation that first solved), the gate score of the returned
+a mean >= Config.solved_return (475). Per seed: the environment steps, wall time and CPU time to the
+first solve (timed at the evaluation that first solved) and to the stop (Config.solved_streak
+evaluations in a row >= 475: where the notebook's training stops), the gate score of the returned
 network (100 other greedy episodes, autograder.gates; with --no-stop that network is the best
 evaluated one, not the gate's), and with --no-stop the share of the
 evaluations after the first solve that still reach 475.
@@ -29,9 +30,9 @@ ASSIGNMENT = "05_target_network"
 
 
 class TimedKeeper(BestNetworkKeeper):
-    """The notebook's BestNetworkKeeper, also recording the wall and CPU time of each evaluation
-    (since it was created, i.e. since training began), so a run that trains on after its first
-    solve still tells how long the solve took."""
+    """A BestNetworkKeeper that also records the wall and CPU time of each evaluation (since it was
+    created, just before training began), so a run that trains on after its first solve still tells
+    how long the solve took. train_full_agent takes it as its `keeper` argument."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -77,24 +78,31 @@ def main():
     config = config_class(**overrides)
     print(f"{ASSIGNMENT} train_full_agent; overrides {overrides or 'none'}; budget {config.total_steps} steps")
 
-    notebook.module.BestNetworkKeeper = TimedKeeper  # train_full_agent looks it up by global name
     rows = []
-    print(f"{'seed':>5} {'solve step':>10} {'wall s':>7} {'cpu s':>6} {'gate':>6} {'post-solve >= 475':>18}")
+    print(f"{'seed':>5} {'solve step':>10} {'wall s':>7} {'cpu s':>6} {'stop step':>9} {'cpu s':>6} {'gate':>6} "
+          f"{f'post-solve >= {config.solved_return:g}':>18}")
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        network, keeper = train(config, seed=seed)
+        keeper = TimedKeeper(config.env_id, n_episodes=config.eval_episodes)
+        network, keeper = train(config, seed=seed, keeper=keeper)
         score = float(gate_returns(network).mean())
         means = np.array(keeper.means)
         solved = means >= config.solved_return
-        row = dict(seed=seed, solve_step=None, wall=None, cpu=None, score=score, post_solve=None)
+        row = dict(seed=seed, solve_step=None, wall=None, cpu=None, stop_step=None, stop_cpu=None, stop_wall=None,
+                   score=score, post_solve=None)
         if solved.any():
             first = int(np.argmax(solved))
             row.update(solve_step=keeper.steps[first], wall=keeper.walls[first], cpu=keeper.cpus[first])
             if args.no_stop:
                 row.update(post_solve=float(np.mean(solved[first:])), post_min=float(means[first:].min()))
+        streaks = np.convolve(solved, np.ones(config.solved_streak), mode="valid") >= config.solved_streak
+        if streaks.any():  # the evaluation that completed the first streak: where the notebook stops
+            stop = int(np.argmax(streaks)) + config.solved_streak - 1
+            row.update(stop_step=keeper.steps[stop], stop_wall=keeper.walls[stop], stop_cpu=keeper.cpus[stop])
         rows.append(row)
         stability = "" if row["post_solve"] is None else f"{row['post_solve']:.0%} (min {row['post_min']:.0f})"
         print(f"{seed:>5} {row['solve_step'] or '-':>10} {row['wall'] or float('nan'):>7.1f} "
-              f"{row['cpu'] or float('nan'):>6.1f} {score:>6.1f} {stability:>18}", flush=True)
+              f"{row['cpu'] or float('nan'):>6.1f} {row['stop_step'] or '-':>9} {row['stop_cpu'] or float('nan'):>6.1f} "
+              f"{score:>6.1f} {stability:>18}", flush=True)
 
     n = len(rows)
     steps = [r["solve_step"] if r["solve_step"] is not None else float("inf") for r in rows]
@@ -110,11 +118,19 @@ def main():
         times = [r[kind] if r["solve_step"] is not None else float("inf") for r in rows]
         print(f"{kind} time to solve: median {statistics.median(times):.1f} s (failures count as inf), "
               f"max among solved {max((r[kind] for r in solved_rows), default=float('nan')):.1f} s")
+    for kind, label in (("stop_step", "steps"), ("stop_cpu", "cpu s"), ("stop_wall", "wall s")):
+        values = [r[kind] for r in rows if r[kind] is not None]
+        if values:
+            quantiles = np.percentile(values, [0, 10, 50, 90, 100])
+            print(f"to the stop ({config.solved_streak} evaluations in a row >= {config.solved_return:g}; "
+                  f"{len(values)}/{n} seeds), {label}: min {quantiles[0]:.1f}, 10% {quantiles[1]:.1f}, "
+                  f"median {quantiles[2]:.1f}, 90% {quantiles[3]:.1f}, max {quantiles[4]:.1f}")
     if args.no_stop:
         fractions = [r["post_solve"] for r in solved_rows]
         if fractions:
             print(f"post-solve evaluations >= {config.solved_return:g}: {np.mean(fractions):.0%} on average over "
                   f"the solved seeds, worst seed {min(fractions):.0%}")
+
 
 if __name__ == "__main__":
     main()

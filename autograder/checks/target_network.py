@@ -322,7 +322,7 @@ def full_agent_gate(train_full_agent):
     assert_passes_gate(GATES[ASSIGNMENT], train_full_agent)
 
 
-check_full_agent_on_truncation = CellChecks(ASSIGNMENT, "test_train_full_agent_bootstraps_through_truncation", "train_full_agent", "Config", "compute_double_dqn_targets", "soft_update")
+check_train_full_agent_bootstraps_through_truncation = CellChecks(ASSIGNMENT, "test_train_full_agent_bootstraps_through_truncation", "train_full_agent", "Config", "compute_double_dqn_targets", "soft_update")
 check_full_agent_gate = CellChecks(ASSIGNMENT, "test_full_agent_gate", "train_full_agent", "compute_double_dqn_targets", "soft_update")
 check_compute_td_loss_with_target = CellChecks(ASSIGNMENT, "test_compute_td_loss_with_target", "compute_td_loss_with_target")
 check_hard_update = CellChecks(ASSIGNMENT, "test_hard_update", "hard_update")
