@@ -217,7 +217,7 @@ class CellChecks:
 
     def __init__(self, assignment: str, cell: str, *names: str):
         self.assignment, self.cell, self.names = assignment, cell, names
-        self.__name__ = f"check_{names[0]}"
+        self.__name__ = "check_" + cell.removeprefix("test_")  # the name it has in its checks module
         self.__doc__ = f"Run the checks of test cell {cell} ({assignment}) on {', '.join(names)}."
 
     def __repr__(self) -> str:
@@ -232,9 +232,11 @@ class CellChecks:
             raise LookupError(f"no check of {self.assignment} belongs to the test cell {self.cell}")
 
         def show(outcome: Outcome) -> None:
-            print(f"  {'ok' if outcome.passed else 'FAILED'}: {outcome.check.description}")
-            for note in outcome.notes:
-                print(f"    {note}")
+            # One write per check: print() writes the text and the newline apart, and a kernel that
+            # flushes between them leaves a lone newline (a blank line in nbgrader's feedback).
+            lines = [f"  {'ok' if outcome.passed else 'FAILED'}: {outcome.check.description}"]
+            lines += [f"    {note}" for note in outcome.notes]
+            sys.stdout.write("\n".join(lines) + "\n")
             sys.stdout.flush()
 
         outcomes = run_cell(checks, dict(zip(self.names, objects)), stdout=sys.stdout, on_outcome=show)
@@ -242,4 +244,4 @@ class CellChecks:
         count = f"{len(outcomes)} check{'s' if len(outcomes) != 1 else ''}"
         if failures:
             raise ChecksFailed(f"{len(failures)} of {count} of {', '.join(self.names)} failed:", failures)
-        print(f"{'All ' if len(outcomes) > 1 else ''}{count} of {', '.join(self.names)} passed.")
+        sys.stdout.write(f"{'All ' if len(outcomes) > 1 else ''}{count} of {', '.join(self.names)} passed.\n")

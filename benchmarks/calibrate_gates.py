@@ -3,12 +3,22 @@ untrained network and a random policy score, and (optionally) the mutant bank's 
 
     python benchmarks/calibrate_gates.py --assignment 02_online_dqn --seeds 50 --baselines
     python benchmarks/calibrate_gates.py --assignment 05_target_network --seeds 5 --mutants
+    python benchmarks/calibrate_gates.py --assignment 02_online_dqn --seeds 25 --write
+    python benchmarks/calibrate_gates.py --assignment 02_online_dqn --seeds 25 --first-seed 25 --write
 
 The gate's settings come from autograder/gates.py and the training loop from the notebook
-(--notebooks solutions by default), exactly as the autograder runs them.
+(--notebooks solutions by default), exactly as the autograder runs them. --write records each
+seed's score (and the baselines) in the gate's data file, autograder/calibration/<assignment>.json,
+which the gate's messages and the repository's tests read: rows of other seeds are kept if the
+file was measured with the same settings (so two processes can share the seeds), and the file
+starts afresh if the settings changed.
 """
 import argparse
+import datetime
+import fcntl
+import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -16,7 +26,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from autograder.gates import GATES, N_EVAL_EPISODES, gate_returns, train_and_score
+from autograder.gates import CALIBRATION_DIR, GATES, N_EVAL_EPISODES, gate_returns, train_and_score
 from autograder.loader import load_notebook
 from autograder.mutants import load_bank
 from autograder.runner import replaced
@@ -30,6 +40,7 @@ def main():
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--baselines", action="store_true", help="score 20 untrained networks and a random policy")
     parser.add_argument("--mutants", action="store_true", help="score every mutant of the assignment (seed 0)")
+    parser.add_argument("--write", action="store_true", help="record the results in the gate's data file")
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -45,6 +56,8 @@ def main():
         scores.append(train_and_score(gate, train, seed=seed))
         walls.append(time.perf_counter() - start)
         print(f"{seed:>5} {scores[-1]:>7.1f} {walls[-1]:>7.1f}", flush=True)
+        if args.write:  # after every seed, so an interrupted run keeps what it measured
+            record(gate, runs=[{"seed": seed, "score": round(scores[-1], 2), "wall_s": round(walls[-1], 1)}])
     passed = sum(score >= gate.threshold for score in scores)
     if scores:  # --seeds 0: baselines or mutants only
         print(f"pass rate {passed}/{len(scores)} = {passed / len(scores):.0%}; score min {min(scores):.1f}, "
@@ -69,6 +82,10 @@ def main():
             random_returns.append(total)
         print(f"untrained networks (20 seeds): {min(untrained):.1f} to {max(untrained):.1f}; "
               f"random policy: {np.mean(random_returns):.1f}")
+        if args.write:
+            record(gate, baselines={"untrained_networks_min": round(min(untrained), 1),
+                                    "untrained_networks_max": round(max(untrained), 1),
+                                    "random_policy": round(float(np.mean(random_returns)), 1)})
 
     if args.mutants:
         for variant in [v for v in load_bank() if v.assignment == args.assignment and v.is_mutant]:
@@ -78,6 +95,30 @@ def main():
                 except Exception as error:  # a mutant may crash the loop: that fails the gate too
                     score = f"crash ({type(error).__name__})"
             print(f"mutant {variant.target}/{variant.name}: {score}", flush=True)
+
+
+def record(gate, runs=(), baselines=None) -> None:
+    """Merge `runs` (one dict per training seed) and `baselines` into the gate's data file."""
+    path = CALIBRATION_DIR / f"{gate.assignment}.json"
+    path.parent.mkdir(exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:  # two processes may share the seeds
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _merge(gate, path, runs, baselines)
+
+
+def _merge(gate, path, runs, baselines) -> None:
+    data = gate.calibration_data()
+    if data.get("settings") != gate.settings:  # measured with other settings: start afresh, keep the notes
+        data = {"settings": gate.settings, "notes": data.get("notes", []), "runs": []}
+    by_seed = {run["seed"]: run for run in data["runs"]}
+    by_seed.update({run["seed"]: run for run in runs})
+    data["runs"] = [by_seed[seed] for seed in sorted(by_seed)]
+    if baselines is not None:
+        data["baselines"] = baselines
+    data["measured"] = {"date": datetime.date.today().isoformat(),
+                        "command": "python benchmarks/calibrate_gates.py " + " ".join(sys.argv[1:]),
+                        "wall_note": "wall_s: one training run, sharing the machine with whatever else ran"}
+    path.write_text(json.dumps(data, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -275,17 +275,19 @@ def plot_learning_curves(
     """
     figure = Figure(figsize=(7, 4.5), dpi=DPI, layout="constrained")
     axes = figure.subplots()
+    several_seeds = any(len(runs) > 1 for runs in curves.values())
     for label, runs in curves.items():
         smoothed = [rolling_mean(run, window) for run in runs]
         n_points = min(len(run) for run in smoothed)
         stacked = np.stack([run[:n_points] for run in smoothed])  # (n_seeds, n_points)
         points = np.arange(1, n_points + 1)
-        (line,) = axes.plot(points, stacked.mean(axis=0), label=f"{label} ({len(runs)} seeds)")
-        axes.fill_between(
-            points, stacked.min(axis=0), stacked.max(axis=0), color=line.get_color(), alpha=0.2
-        )
+        seeds = f" ({len(runs)} seeds)" if len(runs) > 1 else ""
+        (line,) = axes.plot(points, stacked.mean(axis=0), label=f"{label}{seeds}")
+        if len(runs) > 1:  # a band needs more than one run
+            axes.fill_between(points, stacked.min(axis=0), stacked.max(axis=0), color=line.get_color(), alpha=0.2)
+    smoothing = f" ({window}-point rolling mean)" if window > 1 else ""
     axes.set(
-        title=f"Mean and min-max over seeds ({window}-point rolling mean)",
+        title=("Mean and min-max over seeds" if several_seeds else "One run per curve") + smoothing,
         xlabel=xlabel,
         ylabel=ylabel,
     )

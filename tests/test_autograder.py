@@ -97,8 +97,44 @@ def test_gate_numbers_come_from_gates_py():
         assert config.total_steps == gate.total_steps, f"{assignment}: Config.total_steps is not the gate's budget"
         if gate.stop_return is not None:
             assert config.stop_return == gate.stop_return, f"{assignment}: Config.stop_return differs from the gate's"
-        (gate_check,) = [c for c in load_all_checks() if c.assignment == assignment and c.slow]
+        (gate_check,) = [c for c in load_all_checks() if c.assignment == assignment and c.cell.endswith("_gate")]
         cell_doc = TEST_CELLS[(assignment, gate_check.cell)]
         for text, where in [(gate_check.description, "the check's docstring"), (cell_doc, "the test cell")]:
             assert gate.summary in text and f">= {gate.threshold:g}" in text, (
                 f"{assignment}: {where} must say {gate.summary!r} and '>= {gate.threshold:g}': {text!r}")
+
+
+def test_each_entry_point_is_named_after_its_test_cell():
+    """One name per idea: test cell `test_X` <-> entry point `check_X` in autograder/checks/<topic>.py."""
+    import importlib
+    import pkgutil
+
+    import autograder.checks
+    from autograder.executor import CellChecks
+
+    wrong = []
+    for module in pkgutil.iter_modules(autograder.checks.__path__):
+        for name, value in vars(importlib.import_module(f"autograder.checks.{module.name}")).items():
+            if isinstance(value, CellChecks) and name != "check_" + value.cell.removeprefix("test_"):
+                wrong.append(f"{module.name}.{name} runs {value.cell}")
+    assert not wrong, f"rename to check_<cell without test_>: {wrong}"
+
+
+def test_gate_calibration_data_is_current_and_complete():
+    """Each gate's data file (written by benchmarks/calibrate_gates.py --write) was measured with the
+    gate's settings, on at least 50 training seeds including the gate's own, and the reference passes
+    at least 49 of them: a gate that fails a correct student more than 1 time in 50 is not used.
+    A calibration recorded before per-seed rows were kept stands as a "summary" of the same settings."""
+    from autograder.gates import GATES
+
+    for assignment, gate in GATES.items():
+        data = gate.calibration_data()
+        rerun = f"python benchmarks/calibrate_gates.py --assignment {assignment} --seeds 50 --baselines --write"
+        assert data.get("settings") == gate.settings, f"{assignment}: the calibration is stale or missing: {rerun}"
+        passed, seeds, _, _ = gate.pass_rate()
+        assert seeds >= 50, f"{assignment}: {seeds} seeds: {rerun}"
+        if len(data["runs"]) >= 50:
+            assert gate.train_seed in {run["seed"] for run in data["runs"]}, f"{assignment}: the gate's seed is missing"
+        assert passed >= seeds - 1, f"{assignment}: the reference passes only {gate.calibration}"
+        assert {"untrained_networks_max", "random_policy"} <= set(data.get("baselines", {})), rerun
+        assert gate.threshold > data["baselines"]["random_policy"], assignment

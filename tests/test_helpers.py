@@ -411,3 +411,16 @@ def test_package_docstring_lists_every_module():
     modules = sorted(path.stem for path in folder.glob("*.py") if path.stem != "__init__")
     listed = {line.split()[0] for line in helpers.__doc__.split("Submodules:")[1].splitlines() if "--" in line}
     assert sorted(listed) == modules, f"helpers/__init__.py's docstring should list exactly {modules}"
+
+
+def test_learning_curves_name_seeds_only_when_there_are_several(tmp_path):
+    """One run per curve: no "(1 seeds)", no min-max band, and a title that does not speak of seeds."""
+    from helpers.plotting import plot_learning_curves
+
+    figure = plot_learning_curves({"DQN": [[1.0, 2.0, 3.0]]}, window=1, path=tmp_path / "one.png")
+    axes = figure.axes[0]
+    assert axes.get_title() == "One run per curve" and not axes.collections
+    assert [text.get_text() for text in axes.get_legend().get_texts()] == ["DQN"]
+    figure = plot_learning_curves({"DQN": [[1.0, 2.0], [2.0, 3.0]]}, window=2, path=tmp_path / "two.png")
+    assert figure.axes[0].get_title() == "Mean and min-max over seeds (2-point rolling mean)"
+    assert [text.get_text() for text in figure.axes[0].get_legend().get_texts()] == ["DQN (2 seeds)"]
