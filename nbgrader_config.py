@@ -1,4 +1,5 @@
 """nbgrader settings of the course. Run nbgrader commands from the repository root."""
+
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
 # solutions/<assignment>/<assignment>.ipynb is the single source; the student versions are
@@ -23,17 +24,39 @@ c.OverwriteCells.add_missing_cells = True
 # never leaves a student ungraded; cells tagged `demo` are skipped while autograding (the reward gates
 # train their own agents); a kernel that dies keeps the scores of the cells before it. Written answers
 # ("manually graded answer" cells) are graded by the instructor (nbgrader formgrader).
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds,  # noqa: E402
-                                    GetGrades, IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec,
-                                    SaveAutoGrades)
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,  # noqa: E402
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
 
 from autograder.nbgrader_plugins import CourseExecute, ModelAnswers, RepairCells  # noqa: E402
 
-c.Autograde.sanitize_preprocessors = [ClearOutput, RepairCells, DeduplicateIds, OverwriteKernelspec,
-                                      OverwriteCells, CheckCellMetadata]
-c.Autograde.autograde_preprocessors = [CourseExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    RepairCells,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
+]
+c.Autograde.autograde_preprocessors = [
+    CourseExecute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
 
 # The feedback shows the model answer (kept in solutions/) under each written answer.
 c.GenerateFeedback.preprocessors = [GetGrades, ModelAnswers, CSSHTMLHeaderPreprocessor]

@@ -1,4 +1,5 @@
 """pytest front end of the autograder: `pytest autograder [--notebooks DIR]`."""
+
 from pathlib import Path
 
 import pytest

@@ -11,15 +11,15 @@ it prints one `ok:` line per passing check and, if any check failed, ends the ce
 ChecksFailed error that Jupyter shows as the teaching message alone (no traceback through the
 autograder), so nbgrader scores the cell 0.
 """
+
 from __future__ import annotations
 
 import re
 import sys
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable
 
 from autograder import guards
 from autograder.framework import Check, CheckFailure, StudentCodeError, checks_in_cell
@@ -104,26 +104,35 @@ def _failure(check: Check, error: BaseException, locate, objects: Mapping, secon
     if isinstance(error, guards.CheckTimeout):
         return TIMED_OUT, (
             f"No answer within {seconds} s while checking {names} ({targets_where}). "
-            "Look for a loop that never ends (for example a `while` whose condition never changes).")
+            "Look for a loop that never ends (for example a `while` whose condition never changes)."
+        )
     if isinstance(error, NotImplementedError) and innermost:
         stub, where, _ = innermost
         return NOT_IMPLEMENTED, (
             f"Not implemented yet: {stub} still raises NotImplementedError ({where}). "
-            "Replace `raise NotImplementedError()` with your code.")
+            "Replace `raise NotImplementedError()` with your code."
+        )
     place = f" in {innermost[0]} ({innermost[1]}, line {innermost[2]})" if innermost else ""
     if isinstance(error, SystemExit):
-        return FAILED, (f"Your code called exit(){place} while checking {names}. A graded function must "
-                        "return its result; remove the exit() / sys.exit() call.")
+        return FAILED, (
+            f"Your code called exit(){place} while checking {names}. A graded function must "
+            "return its result; remove the exit() / sys.exit() call."
+        )
     if isinstance(error, KeyboardInterrupt):
-        return FAILED, (f"Your code raised KeyboardInterrupt{place} while checking {names}. "
-                        "Remove the `raise KeyboardInterrupt`.")
+        return FAILED, (
+            f"Your code raised KeyboardInterrupt{place} while checking {names}. Remove the `raise KeyboardInterrupt`."
+        )
     if innermost:
-        return FAILED, (f"Your code raised {type(error).__name__}: {error}{place} while checking {names}.\n"
-                        "  likely cause: call the function on a small example in a notebook cell to see the "
-                        "full traceback")
+        return FAILED, (
+            f"Your code raised {type(error).__name__}: {error}{place} while checking {names}.\n"
+            "  likely cause: call the function on a small example in a notebook cell to see the "
+            "full traceback"
+        )
     tail = "".join(traceback.format_exception(error)[-3:]).rstrip()
-    return FAILED, (f"Checking {names} raised {type(error).__name__}: {error}.\n"
-                    f"  (the error came from library code, not from a line of your notebook)\n{tail}")
+    return FAILED, (
+        f"Checking {names} raised {type(error).__name__}: {error}.\n"
+        f"  (the error came from library code, not from a line of your notebook)\n{tail}"
+    )
 
 
 def _notes(captured: guards.Captured, locate) -> list[str]:
@@ -131,19 +140,25 @@ def _notes(captured: guards.Captured, locate) -> list[str]:
     for warning in captured.warnings:
         where = locate(warning.filename)
         if where is not None:  # the student's own warnings; library internals stay hidden
-            notes.append(f"note: your code warned ({where}, line {warning.lineno}): "
-                         f"{warning.category.__name__}: {warning.message}")
+            notes.append(
+                f"note: your code warned ({where}, line {warning.lineno}): "
+                f"{warning.category.__name__}: {warning.message}"
+            )
     if captured.stderr.strip():
         text = captured.stderr.strip()
-        shown = text[:guards.MAX_STDERR_NOTE_CHARACTERS]
+        shown = text[: guards.MAX_STDERR_NOTE_CHARACTERS]
         more = f" ... ({len(text) - len(shown):,} more characters)" if len(text) > len(shown) else ""
-        notes.append("note: written to stderr during the check (kept out of the cell's stderr): "
-                     + shown.replace("\n", " | ") + more)
+        notes.append(
+            "note: written to stderr during the check (kept out of the cell's stderr): "
+            + shown.replace("\n", " | ")
+            + more
+        )
     return list(dict.fromkeys(notes))
 
 
-def run_check(check: Check, objects: Mapping, *, locate: Callable = describe_code_file,
-              stdout: guards.BoundedStream | None = None) -> Outcome:
+def run_check(
+    check: Check, objects: Mapping, *, locate: Callable = describe_code_file, stdout: guards.BoundedStream | None = None
+) -> Outcome:
     """Run one check with the objects it names (taken from `objects`) under every guard.
 
     Never raises, except for a real interrupt (the user's Ctrl-C, nbgrader's cell timeout).
@@ -169,20 +184,37 @@ def run_check(check: Check, objects: Mapping, *, locate: Callable = describe_cod
         except BaseException as error:  # noqa: BLE001 (student code may raise anything)
             status, message = _failure(check, error, locate, objects, seconds)
             error_type = type(error).__name__
-    return Outcome(check, status, message, error_type, "".join(stream.kept[first_part:]),
-                   _notes(captured, locate), time.perf_counter() - started)
+    return Outcome(
+        check,
+        status,
+        message,
+        error_type,
+        "".join(stream.kept[first_part:]),
+        _notes(captured, locate),
+        time.perf_counter() - started,
+    )
 
 
-def run_cell(checks: list[Check], objects: Mapping, *, locate: Callable = describe_code_file,
-             stdout=None, on_outcome: Callable | None = None) -> list[Outcome]:
+def run_cell(
+    checks: list[Check],
+    objects: Mapping,
+    *,
+    locate: Callable = describe_code_file,
+    stdout=None,
+    on_outcome: Callable | None = None,
+) -> list[Outcome]:
     """Run the checks of one test cell in order, sharing one output cap. After a check times out,
     the following checks that take the same objects are skipped (they would wait as long again)."""
     stream = guards.BoundedStream(stdout)
     outcomes, stalled = [], set()
     for each in checks:
         if stalled & set(each.targets):
-            outcome = Outcome(each, SKIPPED, f"Not run: {', '.join(sorted(stalled))} gave no answer in an "
-                              "earlier check of this cell.", "CheckTimeout")
+            outcome = Outcome(
+                each,
+                SKIPPED,
+                f"Not run: {', '.join(sorted(stalled))} gave no answer in an earlier check of this cell.",
+                "CheckTimeout",
+            )
         else:
             outcome = run_check(each, objects, locate=locate, stdout=stream)
         if outcome.status == TIMED_OUT:
@@ -191,8 +223,11 @@ def run_cell(checks: list[Check], objects: Mapping, *, locate: Callable = descri
         if on_outcome is not None:
             on_outcome(outcome)
     if stream.dropped:
-        print(f"  ... {stream.dropped:,} more printed characters not shown (at most "
-              f"{guards.MAX_PRINTED_CHARACTERS:,} per cell)", file=stdout or sys.stdout)
+        print(
+            f"  ... {stream.dropped:,} more printed characters not shown (at most "
+            f"{guards.MAX_PRINTED_CHARACTERS:,} per cell)",
+            file=stdout or sys.stdout,
+        )
     return outcomes
 
 
@@ -201,8 +236,9 @@ class ChecksFailed(AssertionError):
 
     def __init__(self, title: str, failures: list[Outcome]):
         self.lines = [title] + [
-            line for outcome in failures for line in (f"- {outcome.check.description}:", *(
-                "    " + text for text in outcome.message.splitlines()))
+            line
+            for outcome in failures
+            for line in (f"- {outcome.check.description}:", *("    " + text for text in outcome.message.splitlines()))
         ]
         super().__init__("\n".join(self.lines))
 
@@ -225,8 +261,9 @@ class CellChecks:
 
     def __call__(self, *objects) -> None:
         if len(objects) != len(self.names):
-            raise TypeError(f"{self.__name__} takes {len(self.names)} arguments ({', '.join(self.names)}), "
-                            f"got {len(objects)}")
+            raise TypeError(
+                f"{self.__name__} takes {len(self.names)} arguments ({', '.join(self.names)}), got {len(objects)}"
+            )
         checks = checks_in_cell(self.assignment, self.cell)
         if not checks:
             raise LookupError(f"no check of {self.assignment} belongs to the test cell {self.cell}")

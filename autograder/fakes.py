@@ -4,6 +4,7 @@ TableQNetwork(table) computes Q(s) = s @ table. Fed one-hot states, Q(state i, a
 exactly table[i, a], and the gradient of a loss lands on exactly the table entries it used, so a
 check can derive every expected number by hand.
 """
+
 import numpy as np
 import torch
 from torch import nn

@@ -11,13 +11,14 @@ It raises CheckFailure with what was expected, what was got, and the likely fix.
 from a notebook: the executor (autograder/executor.py) hands it the objects, in the notebook's
 test cell, under pytest and in the mutant bank alike.
 """
+
 from __future__ import annotations
 
 import importlib
 import inspect
 import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 class CheckFailure(AssertionError):

@@ -9,6 +9,7 @@ one data file per gate, `autograder/calibration/<assignment>.json`, written by
 measured with, one row per training seed, and notes on earlier settings. `Gate.calibration` reads
 it; tests/test_autograder.py fails when the file's settings are not the gate's.
 """
+
 import json
 import statistics
 import sys
@@ -42,9 +43,15 @@ class Gate:
     @property
     def settings(self) -> dict:
         """What a calibration depends on: a data file measured with other settings is stale."""
-        return {"assignment": self.assignment, "train": self.train, "threshold": self.threshold,
-                "total_steps": self.total_steps, "stop_return": self.stop_return,
-                "eval_seed": GATE_EVAL_SEED, "n_eval_episodes": N_EVAL_EPISODES}
+        return {
+            "assignment": self.assignment,
+            "train": self.train,
+            "threshold": self.threshold,
+            "total_steps": self.total_steps,
+            "stop_return": self.stop_return,
+            "eval_seed": GATE_EVAL_SEED,
+            "n_eval_episodes": N_EVAL_EPISODES,
+        }
 
     def calibration_data(self) -> dict:
         """The gate's data file (autograder/calibration/<assignment>.json), or {} if there is none."""
@@ -70,8 +77,7 @@ class Gate:
         if not runs:
             return 0, 0, float("nan"), float("nan")
         scores = [run["score"] for run in runs]
-        return (sum(score >= self.threshold for score in scores), len(scores), min(scores),
-                statistics.median(scores))
+        return (sum(score >= self.threshold for score in scores), len(scores), min(scores), statistics.median(scores))
 
     @property
     def budget(self) -> str:

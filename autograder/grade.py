@@ -19,6 +19,7 @@ reach for the autograder, the gradebook or the file system by name, and for a nb
 short by a limit. A job that fails is retried once, then reported as NOT GRADED; the others are
 graded all the same. A second run skips the jobs whose submission has not changed, unless --force.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,10 @@ from autograder import sandbox
 LEDGER = Path(".autograder") / "graded.json"  # in COURSE_DIR: submission hashes already graded
 SUMMARY = "grading_summary.csv"
 # Student code that names these is flagged for the instructor to read (the verdict is unaffected).
-SUSPICIOUS = re.compile(r"\b(autograder|gradebook|nbgrader|subprocess|Popen|os\.system|os\.fork|ctypes|"
-                        r"__file__|_exit|solutions)\b")
+SUSPICIOUS = re.compile(
+    r"\b(autograder|gradebook|nbgrader|subprocess|Popen|os\.system|os\.fork|ctypes|"
+    r"__file__|_exit|solutions)\b"
+)
 
 
 @dataclass
@@ -87,13 +90,30 @@ def run_job(job: Job) -> dict:
         submitted.parent.mkdir(parents=True)
         submitted.write_bytes(job.submission)
         run = sandbox.run_sandboxed(
-            [sys.executable, "-m", "nbgrader", "autograde", job.assignment, "--student", job.student,
-             "--force", "--log-level=ERROR"], workdir=course, course_site=site, env=job.env,
-            limits=job.limits, unsafe_no_sandbox=job.unsafe)
+            [
+                sys.executable,
+                "-m",
+                "nbgrader",
+                "autograde",
+                job.assignment,
+                "--student",
+                job.student,
+                "--force",
+                "--log-level=ERROR",
+            ],
+            workdir=course,
+            course_site=site,
+            env=job.env,
+            limits=job.limits,
+            unsafe_no_sandbox=job.unsafe,
+        )
         autograded_path = course / "autograded" / job.student / job.assignment / name
         autograded = None
-        if autograded_path.is_file() and not autograded_path.is_symlink() and \
-                autograded_path.stat().st_size < 20_000_000:
+        if (
+            autograded_path.is_file()
+            and not autograded_path.is_symlink()
+            and autograded_path.stat().st_size < 20_000_000
+        ):
             autograded = autograded_path.read_bytes()
         nbgrader_problem = run.killed_reason or (None if run.returncode == 0 else f"exit code {run.returncode}")
 
@@ -102,14 +122,26 @@ def run_job(job: Job) -> dict:
         (fresh / name).write_bytes(job.submission)
         decided = sandbox.run_sandboxed(
             [sys.executable, "-m", "autograder.verdict", name, job.assignment, "verdict.json"],
-            workdir=fresh, course_site=site, env=job.env, limits=job.limits, unsafe_no_sandbox=job.unsafe)
+            workdir=fresh,
+            course_site=site,
+            env=job.env,
+            limits=job.limits,
+            unsafe_no_sandbox=job.unsafe,
+        )
         answer = fresh / "verdict.json"
         if decided.killed_reason or not answer.is_file() or answer.is_symlink() or answer.stat().st_size > 5_000_000:
-            raise JobFailed(f"the verdict process did not finish ({decided.killed_reason or decided.returncode}): "
-                            f"{decided.stderr[-500:]}")
+            raise JobFailed(
+                f"the verdict process did not finish ({decided.killed_reason or decided.returncode}): "
+                f"{decided.stderr[-500:]}"
+            )
         verdict = json.loads(answer.read_text())
-    return {"autograded": autograded, "verdict": verdict, "nbgrader_problem": nbgrader_problem,
-            "nbgrader_log": run.stderr[-2000:], "seconds": time.perf_counter() - started}
+    return {
+        "autograded": autograded,
+        "verdict": verdict,
+        "nbgrader_problem": nbgrader_problem,
+        "nbgrader_log": run.stderr[-2000:],
+        "seconds": time.perf_counter() - started,
+    }
 
 
 # ---------------------------------------------------------------- the instructor's side
@@ -129,12 +161,20 @@ def read_course(root: Path) -> Course:
     """The folders nbgrader_config.py names (nbgrader's defaults where it names none)."""
     from traitlets.config.loader import PyFileConfigLoader
 
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config() \
-        if (root / "nbgrader_config.py").exists() else {}
+    config = (
+        PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+        if (root / "nbgrader_config.py").exists()
+        else {}
+    )
     directory = config.get("CourseDirectory", {})
-    return Course(root, directory.get("source_directory", "source"), directory.get("release_directory", "release"),
-                  directory.get("submitted_directory", "submitted"), directory.get("autograded_directory", "autograded"),
-                  directory.get("db_url", f"sqlite:///{root / 'gradebook.db'}"))
+    return Course(
+        root,
+        directory.get("source_directory", "source"),
+        directory.get("release_directory", "release"),
+        directory.get("submitted_directory", "submitted"),
+        directory.get("autograded_directory", "autograded"),
+        directory.get("db_url", f"sqlite:///{root / 'gradebook.db'}"),
+    )
 
 
 def build_template(course: Course, assignment: str, into: Path) -> dict[str, bytes]:
@@ -143,10 +183,17 @@ def build_template(course: Course, assignment: str, into: Path) -> dict[str, byt
     shutil.copy(course.root / "nbgrader_config.py", into)
     shutil.copytree(course.root / course.release / assignment, into / course.source / assignment)
     environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
-    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
-                    "--log-level=ERROR"], cwd=into, check=True, capture_output=True, env=environment)
-    files = {"nbgrader_config.py": (into / "nbgrader_config.py").read_bytes(),
-             "gradebook.db": (into / "gradebook.db").read_bytes()}
+    subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force", "--log-level=ERROR"],
+        cwd=into,
+        check=True,
+        capture_output=True,
+        env=environment,
+    )
+    files = {
+        "nbgrader_config.py": (into / "nbgrader_config.py").read_bytes(),
+        "gradebook.db": (into / "gradebook.db").read_bytes(),
+    }
     for path in (into / course.source / assignment).rglob("*"):
         if path.is_file():
             files[str(path.relative_to(into))] = path.read_bytes()
@@ -184,8 +231,16 @@ def nbgrader_scores(autograded: bytes | None) -> dict[str, float]:
     return scores
 
 
-def record(course: Course, student: str, assignment: str, notebook: str, result: dict, points: dict,
-           submission: bytes, flags: list[str]) -> float:
+def record(
+    course: Course,
+    student: str,
+    assignment: str,
+    notebook: str,
+    result: dict,
+    points: dict,
+    submission: bytes,
+    flags: list[str],
+) -> float:
     """Write one job's grades into the class gradebook and its autograded notebook into the course."""
     from nbgrader.api import Gradebook
 
@@ -219,13 +274,18 @@ def record(course: Course, student: str, assignment: str, notebook: str, result:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.grade", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder.grade", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("course", type=Path, help="the nbgrader course folder")
     parser.add_argument("assignments", nargs="*", help="default: every assignment with submissions")
     parser.add_argument("--students", nargs="+", help="default: every student with a submission")
-    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="local worker processes (default: the cores)")
-    parser.add_argument("--scheduler", help="a Dask scheduler address (tcp://HOST:PORT); its workers need the course installed")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count(), help="local worker processes (default: the cores)"
+    )
+    parser.add_argument(
+        "--scheduler", help="a Dask scheduler address (tcp://HOST:PORT); its workers need the course installed"
+    )
     parser.add_argument("--force", action="store_true", help="grade again what was graded already")
     parser.add_argument("--job-seconds", type=float, default=1800, help="wall-clock limit of one job (default 1800)")
     parser.add_argument("--unsafe-no-sandbox", action="store_true", help="run student code WITHOUT isolation")
@@ -255,9 +315,11 @@ def main(argv: list[str] | None = None) -> int:
             templates[assignment] = build_template(course, assignment, Path(scratch, assignment))
             with Gradebook(course.db_url) as gradebook:
                 (notebook,) = gradebook.find_assignment(assignment).notebooks
-                info[assignment] = (notebook.name, {c.name: (c.max_score, c.cell_type == "code")
-                                                    for c in notebook.grade_cells},
-                                    {c.name for c in notebook.source_cells if c.locked})
+                info[assignment] = (
+                    notebook.name,
+                    {c.name: (c.max_score, c.cell_type == "code") for c in notebook.grade_cells},
+                    {c.name for c in notebook.source_cells if c.locked},
+                )
         limits = sandbox.Limits(wall_seconds=arguments.job_seconds)
         env = {k: os.environ[k] for k in ("AUTOGRADER_QUICK_SECONDS", "AUTOGRADER_SLOW_SECONDS") if k in os.environ}
         for student, assignment in pairs:
@@ -269,8 +331,18 @@ def main(argv: list[str] | None = None) -> int:
             if not arguments.force and ledger.get(f"{student}/{assignment}") == digest:
                 skipped.append((student, assignment))
                 continue
-            jobs.append(Job(student, assignment, info[assignment][0], content, templates[assignment], limits,
-                            arguments.unsafe_no_sandbox, env))
+            jobs.append(
+                Job(
+                    student,
+                    assignment,
+                    info[assignment][0],
+                    content,
+                    templates[assignment],
+                    limits,
+                    arguments.unsafe_no_sandbox,
+                    env,
+                )
+            )
     print(f"{len(jobs)} jobs to grade, {len(skipped)} already graded (unchanged; --force grades them again)")
     rows = run_all(jobs, course, info, ledger, ledger_path, arguments)
     write_summary(course, rows)
@@ -287,8 +359,13 @@ def run_all(jobs: list[Job], course: Course, info: dict, ledger: dict, ledger_pa
     if arguments.scheduler:
         client, cluster = Client(arguments.scheduler), None
     else:
-        cluster = LocalCluster(n_workers=max(1, arguments.workers), threads_per_worker=1, processes=True,
-                               memory_limit=0, dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=max(1, arguments.workers),
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=0,
+            dashboard_address=None,
+        )
         client = Client(cluster)
     rows = []
     try:
@@ -300,8 +377,15 @@ def run_all(jobs: list[Job], course: Course, info: dict, ledger: dict, ledger_pa
             try:
                 result = future.result()
             except Exception as error:  # noqa: BLE001 (report, never lose the others)
-                rows.append(_row(job, "", sum(p for p, code in points.values() if code),
-                                 [f"NOT GRADED (failed twice): {error}"], ""))
+                rows.append(
+                    _row(
+                        job,
+                        "",
+                        sum(p for p, code in points.values() if code),
+                        [f"NOT GRADED (failed twice): {error}"],
+                        "",
+                    )
+                )
                 continue
             score = record(course, job.student, job.assignment, name, result, points, job.submission, flags)
             ledger[f"{job.student}/{job.assignment}"] = hashlib.sha256(job.submission).hexdigest()
@@ -316,8 +400,14 @@ def run_all(jobs: list[Job], course: Course, info: dict, ledger: dict, ledger_pa
 
 
 def _row(job: Job, score, max_score, flags: list[str], seconds) -> dict:
-    return {"student": job.student, "assignment": job.assignment, "score": score, "max": max_score,
-            "flags": " | ".join(flags), "seconds": f"{seconds:.1f}" if seconds != "" else ""}
+    return {
+        "student": job.student,
+        "assignment": job.assignment,
+        "score": score,
+        "max": max_score,
+        "flags": " | ".join(flags),
+        "seconds": f"{seconds:.1f}" if seconds != "" else "",
+    }
 
 
 def write_summary(course: Course, rows: list[dict]) -> None:
@@ -332,7 +422,10 @@ def write_summary(course: Course, rows: list[dict]) -> None:
     print(f"{'student':<16}{'assignment':<24}{'score':>7}{'max':>6}{'s':>7}  flags")
     for row in rows:
         score = f"{row['score']:g}" if row["score"] != "" else "-"
-        print(f"{row['student']:<16}{row['assignment']:<24}{score:>7}{row['max']:>6g}{row['seconds']:>7}  {row['flags'][:200]}")
+        print(
+            f"{row['student']:<16}{row['assignment']:<24}{score:>7}{row['max']:>6g}{row['seconds']:>7}  "
+            f"{row['flags'][:200]}"
+        )
     print(f"summary written to {course.root / SUMMARY}")
 
 

@@ -12,6 +12,7 @@ mutant bank), and the loader's cell limit. One place for each idea:
 - `single_thread` and `seeded`: small networks train faster on one thread, and every check starts
   from the same random state (restored afterwards, so a notebook's own random stream is untouched).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -97,7 +98,7 @@ class BoundedStream(io.TextIOBase):
     def write(self, text) -> int:
         text = str(text)
         room = self.limit - self.size
-        shown, rest = text[:max(room, 0)], text[max(room, 0):]
+        shown, rest = text[: max(room, 0)], text[max(room, 0) :]
         if shown:
             self.kept.append(shown)
             self.size += len(shown)
@@ -139,8 +140,11 @@ def captured_output(stdout: BoundedStream):
     except (OSError, ValueError, AttributeError):  # no real fd 2 (some embedded consoles)
         saved_fd = None
     try:
-        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(stdout), \
-                contextlib.redirect_stderr(python_stderr):
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            contextlib.redirect_stdout(stdout),
+            contextlib.redirect_stderr(python_stderr),
+        ):
             warnings.simplefilter("always")
             yield captured
     finally:

@@ -6,6 +6,7 @@ shell lines) is dropped. A cell that does not parse, or that raises while defini
 is remembered: asking for a name it defines gives a message naming the notebook and the cell,
 and every other name still loads.
 """
+
 from __future__ import annotations
 
 import ast
@@ -48,8 +49,7 @@ class LoadedNotebook:
         if name in self.problems:
             problem = self.problems[name]
             raise StudentCodeError(
-                f"`{name}` could not be loaded from {self.path}, cell {problem.cell_number}: "
-                f"{problem.reason}"
+                f"`{name}` could not be loaded from {self.path}, cell {problem.cell_number}: {problem.reason}"
             )
         if not hasattr(self.module, name):
             raise StudentCodeError(
@@ -118,8 +118,7 @@ def load_notebook(path: str | Path) -> LoadedNotebook:
             tree = ast.parse(source)
         except SyntaxError as error:
             reason = (
-                f"the cell has a syntax error on its line {error.lineno}: {error.msg}. "
-                "Fix it and run the cell again."
+                f"the cell has a syntax error on its line {error.lineno}: {error.msg}. Fix it and run the cell again."
             )
             for name in _DEFINITION_PATTERN.findall(source):
                 loaded.problems[name] = CellProblem(cell_number, reason)

@@ -21,6 +21,7 @@ CourseExecute (nbgrader's Execute, when the sanitized notebook runs):
 
 ModelAnswers (nbgrader generate_feedback) shows the model answer under each written answer.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -42,8 +43,9 @@ def _grade_id(cell) -> str | None:
 
 
 def _error_output(ename: str, message: str) -> NotebookNode:
-    return NotebookNode(output_type="error", ename=ename, evalue=message,
-                        traceback=[f"\x1b[0;31m{ename}\x1b[0m: {message}"])
+    return NotebookNode(
+        output_type="error", ename=ename, evalue=message, traceback=[f"\x1b[0;31m{ename}\x1b[0m: {message}"]
+    )
 
 
 class RepairCells(NbGraderPreprocessor):
@@ -82,7 +84,7 @@ class RepairCells(NbGraderPreprocessor):
                 if name in kept or name in solutions or not (name in points or cell.locked):
                     continue
                 self.log.warning("Cell %r is missing from the submission: put back from the source", name)
-                before = [kept[n] for n in order[:order.index(name)] if n in kept]
+                before = [kept[n] for n in order[: order.index(name)] if n in kept]
                 position = max(before) + 1 if before else 0
                 nb.cells.insert(position, self._restored(cell, points.get(name)))
                 kept = {n: (i + 1 if i >= position else i) for n, i in kept.items()}
@@ -108,12 +110,22 @@ class RepairCells(NbGraderPreprocessor):
 
     @staticmethod
     def _restored(source_cell, max_score) -> NotebookNode:
-        meta = {"grade": max_score is not None, "grade_id": source_cell.name, "locked": True, "solution": False,
-                "schema_version": 3, "task": False, "checksum": source_cell.checksum}
+        meta = {
+            "grade": max_score is not None,
+            "grade_id": source_cell.name,
+            "locked": True,
+            "solution": False,
+            "schema_version": 3,
+            "task": False,
+            "checksum": source_cell.checksum,
+        }
         if max_score is not None:
             meta["points"] = max_score
-        cell = {"cell_type": source_cell.cell_type, "metadata": {"deletable": False, "editable": False, "nbgrader": meta},
-                "source": source_cell.source}
+        cell = {
+            "cell_type": source_cell.cell_type,
+            "metadata": {"deletable": False, "editable": False, "nbgrader": meta},
+            "source": source_cell.source,
+        }
         if source_cell.cell_type == "code":
             cell.update(execution_count=None, outputs=[])
         cell["id"] = uuid.uuid4().hex[:8]
@@ -125,8 +137,10 @@ class CourseExecute(Execute):
     limit, and surviving a dead kernel."""
 
     ungraded_timeout = Integer(
-        60, help="seconds an ungraded cell may run (the grade cells keep Execute.timeout): a student's own "
-        "cell that calls a function that never returns costs this, not the whole timeout").tag(config=True)
+        60,
+        help="seconds an ungraded cell may run (the grade cells keep Execute.timeout): a student's own "
+        "cell that calls a function that never returns costs this, not the whole timeout",
+    ).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._died_in = None
@@ -142,8 +156,11 @@ class CourseExecute(Execute):
         if cell.cell_type != "code":
             return cell, resources
         if self._died_in is not None:
-            cell.outputs = [_error_output("NotRun", f"not run: the kernel died in cell {self._died_in} "
-                                          "(os._exit, a crash, or out of memory)")]
+            cell.outputs = [
+                _error_output(
+                    "NotRun", f"not run: the kernel died in cell {self._died_in} (os._exit, a crash, or out of memory)"
+                )
+            ]
             return cell, resources
         if DEMO_TAG in cell.get("metadata", {}).get("tags", []) and not utils.is_grade(cell):
             cell.outputs = []
@@ -154,8 +171,10 @@ class CourseExecute(Execute):
             self._died_in = index + 1
             self.log.error("The kernel died in cell %d; later cells are marked as not run", index + 1)
             cell.outputs = list(cell.get("outputs", [])) + [
-                _error_output("DeadKernelError", "the kernel died while running this cell "
-                              "(os._exit, a crash, or out of memory)")]
+                _error_output(
+                    "DeadKernelError", "the kernel died while running this cell (os._exit, a crash, or out of memory)"
+                )
+            ]
             return cell, resources
 
 
@@ -178,12 +197,16 @@ class ModelAnswers(NbGraderPreprocessor):
         coursedir = CourseDirectory(config=self.config)
         info = resources["nbgrader"]
         path = Path(coursedir.format_path(coursedir.source_directory, ".", info["assignment"])) / (
-            f"{info['notebook']}.ipynb")
+            f"{info['notebook']}.ipynb"
+        )
         if not path.exists():
             self.log.warning("No source notebook at %s: the feedback shows no model answers", path)
             return nb, resources
-        answers = {_grade_id(cell): cell.source for cell in nbformat.read(path, as_version=4).cells
-                   if cell.cell_type == "markdown" and utils.is_solution(cell) and utils.is_grade(cell)}
+        answers = {
+            _grade_id(cell): cell.source
+            for cell in nbformat.read(path, as_version=4).cells
+            if cell.cell_type == "markdown" and utils.is_solution(cell) and utils.is_grade(cell)
+        }
         for index in reversed(range(len(nb.cells))):
             name = _grade_id(nb.cells[index])
             if nb.cells[index].cell_type == "markdown" and name in answers:

@@ -5,8 +5,9 @@ Each probe lists the observations to query and the Q-values a correct learner re
 (gamma = GAMMA). `learn_probe` fits a network on random-action transitions of a probe with a
 given loss; a check then compares the network's Q-values with the known ones.
 """
+
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import gymnasium as gym
 import numpy as np
@@ -111,14 +112,30 @@ class ProbeCase:
 
 
 PROBE_CASES = [
-    ProbeCase(ConstantRewardProbe, [[1.0]], [[1.0]],
-              "the loss or its sign, or the terminal mask (without it Q grows to 1 / (1 - gamma))"),
-    ProbeCase(ObservationRewardProbe, [[-1.0], [1.0]], [[-1.0], [1.0]],
-              "the network ignores its input, or states are mixed up within the batch"),
-    ProbeCase(TwoStepProbe, [[0.0], [1.0]], [[GAMMA], [1.0]],
-              "the bootstrap: the target must be r + gamma * Q(s', .) for non-terminal transitions"),
-    ProbeCase(ActionRewardProbe, [[1.0]], [[-1.0, 1.0]],
-              "picking Q(s, a): the loss must use the Q-value of the action actually taken"),
+    ProbeCase(
+        ConstantRewardProbe,
+        [[1.0]],
+        [[1.0]],
+        "the loss or its sign, or the terminal mask (without it Q grows to 1 / (1 - gamma))",
+    ),
+    ProbeCase(
+        ObservationRewardProbe,
+        [[-1.0], [1.0]],
+        [[-1.0], [1.0]],
+        "the network ignores its input, or states are mixed up within the batch",
+    ),
+    ProbeCase(
+        TwoStepProbe,
+        [[0.0], [1.0]],
+        [[GAMMA], [1.0]],
+        "the bootstrap: the target must be r + gamma * Q(s', .) for non-terminal transitions",
+    ),
+    ProbeCase(
+        ActionRewardProbe,
+        [[1.0]],
+        [[-1.0, 1.0]],
+        "picking Q(s, a): the loss must use the Q-value of the action actually taken",
+    ),
 ]
 PROBE_TOLERANCE = 0.1  # the reference reaches every true value to within 0.005 in 150 updates
 
@@ -137,12 +154,24 @@ def collect_transitions(probe: gym.Env, n_transitions: int = 256, seed: int = 0)
         state = probe.reset()[0] if terminated or truncated else next_state
     states, actions, rewards, next_states, terminated = (np.array(column) for column in zip(*rows))
     next_actions = np.random.default_rng(seed).integers(probe.action_space.n, size=len(rows))
-    return (states.astype(np.float32), actions.astype(np.int64), rewards.astype(np.float32),
-            next_states.astype(np.float32), terminated.astype(bool), next_actions.astype(np.int64))
+    return (
+        states.astype(np.float32),
+        actions.astype(np.int64),
+        rewards.astype(np.float32),
+        next_states.astype(np.float32),
+        terminated.astype(bool),
+        next_actions.astype(np.int64),
+    )
 
 
-def learn_probe(case: ProbeCase, network: torch.nn.Module, loss_on_batch: Callable, n_updates: int = 150,
-                batch_size: int = 64, seed: int = 0) -> np.ndarray:
+def learn_probe(
+    case: ProbeCase,
+    network: torch.nn.Module,
+    loss_on_batch: Callable,
+    n_updates: int = 150,
+    batch_size: int = 64,
+    seed: int = 0,
+) -> np.ndarray:
     """Fit `network` on the probe's transitions with Adam; return Q at case.observations.
 
     loss_on_batch(network, states, actions, rewards, next_states, terminated, next_actions) -> scalar loss
@@ -176,5 +205,6 @@ def assert_bootstraps_through_truncation(train, config, hint: str) -> None:
             "On an endless task cut by a time limit after every step (reward +1 per step, gamma 0.9), the "
             "training loop learned the value of a task that really ends.",
             expected=f"Q growing towards 1 / (1 - 0.9) = 10 (above 3 after {config.total_steps} steps)",
-            got=f"Q = {q_value:.2f}", hint=hint,
+            got=f"Q = {q_value:.2f}",
+            hint=hint,
         )

@@ -2,12 +2,14 @@
 mutant bank, the class-grading verdict and the benchmarks use this. The checks themselves run
 through the one executor (autograder/executor.py), with the same guards as in a test cell.
 """
+
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
 
-from autograder.executor import Outcome, run_check as execute
+from autograder.executor import Outcome
+from autograder.executor import run_check as execute
 from autograder.framework import Check, load_all_checks  # noqa: F401 (re-exported for the front ends)
 from autograder.loader import LoadedNotebook
 

@@ -32,6 +32,7 @@ TasksMax=1024 ...`). When the grader runs as root the job is root on the host: i
 writes and counts as the owner of the root-owned files it sees (all read-only; only /etc is
 scanned for private files), so prefer grading as a normal user.
 """
+
 from __future__ import annotations
 
 import compileall
@@ -53,12 +54,23 @@ COURSE_PACKAGES = ("autograder", "helpers")
 OUTPUT_BYTES = 1_000_000  # kept of each of stdout and stderr (their ends)
 POLL_SECONDS = 0.2
 SANDBOX_UID = 65534  # "nobody"
-NAMESPACE_ARGS = ["--unshare-all", "--unshare-user", "--disable-userns",
-                  "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
-                  "--die-with-parent", "--new-session", "--clearenv"]
-INSTALL_HINT = ("Install bubblewrap: `apt-get install bubblewrap` (Debian/Ubuntu) or "
-                "`dnf install bubblewrap` (Fedora/RHEL). Or pass --unsafe-no-sandbox to grade "
-                "without isolation (student code then runs with your rights: only for code you trust).")
+NAMESPACE_ARGS = [
+    "--unshare-all",
+    "--unshare-user",
+    "--disable-userns",
+    "--uid",
+    str(SANDBOX_UID),
+    "--gid",
+    str(SANDBOX_UID),
+    "--die-with-parent",
+    "--new-session",
+    "--clearenv",
+]
+INSTALL_HINT = (
+    "Install bubblewrap: `apt-get install bubblewrap` (Debian/Ubuntu) or "
+    "`dnf install bubblewrap` (Fedora/RHEL). Or pass --unsafe-no-sandbox to grade "
+    "without isolation (student code then runs with your rights: only for code you trust)."
+)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -77,12 +89,16 @@ def find_bwrap() -> str:
     return path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _bwrap_error(path: str) -> str | None:
     """Run `bwrap` once with the namespaces the sandbox uses; its error text, or None if it works."""
     try:
-        done = subprocess.run([path, *NAMESPACE_ARGS, "--ro-bind", "/", "/", "--proc", "/proc",
-                               "--dev", "/dev", "true"], capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            [path, *NAMESPACE_ARGS, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         return str(error)
     return None if done.returncode == 0 else (done.stderr.strip() or f"exit code {done.returncode}")
@@ -97,6 +113,7 @@ class Limits:
     0.8 GB of address space and a Jupyter kernel that imports torch 1.3 GB, but every extra thread
     reserves its stack and malloc arena (~70 MB): keep several GB. disk_bytes counts everything
     under workdir, what the caller put there too, plus the captured output."""
+
     wall_seconds: float = 1800
     memory_bytes: int = 6 * 2**30
     cpu_seconds: int | None = None  # the kernel kills a process that used that much CPU time
@@ -107,7 +124,7 @@ class Limits:
 @dataclass
 class SandboxResult:
     returncode: int | None  # -9 when a limit killed the job; killed by signal N: 128+N in bwrap
-    stdout: str             # the last ~1 MB only
+    stdout: str  # the last ~1 MB only
     stderr: str
     seconds: float
     timed_out: bool
@@ -123,8 +140,7 @@ def stage_course(into: Path) -> Path:
     site_dir = Path(into) / "site"
     site_dir.mkdir(parents=True)
     for name in COURSE_PACKAGES:
-        shutil.copytree(root / name, site_dir / name,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
+        shutil.copytree(root / name, site_dir / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
     compileall.compile_dir(site_dir, quiet=1)
     for folder, _, files in os.walk(site_dir):
         for name in files:
@@ -133,10 +149,16 @@ def stage_course(into: Path) -> Path:
     return site_dir
 
 
-def run_sandboxed(command: list[str], *, workdir: Path, course_site: Path,
-                  env: dict[str, str] | None = None, limits: Limits = Limits(),
-                  readonly_binds: dict[Path, str] | None = None,
-                  unsafe_no_sandbox: bool = False) -> SandboxResult:
+def run_sandboxed(
+    command: list[str],
+    *,
+    workdir: Path,
+    course_site: Path,
+    env: dict[str, str] | None = None,
+    limits: Limits = Limits(),
+    readonly_binds: dict[Path, str] | None = None,
+    unsafe_no_sandbox: bool = False,
+) -> SandboxResult:
     """Run `command` in the sandbox (see the module docstring), in `workdir`, within `limits`.
 
     `readonly_binds` maps host paths to the paths where the job sees them (read-only); keep their
@@ -164,10 +186,16 @@ def run_sandboxed(command: list[str], *, workdir: Path, course_site: Path,
         out_path, err_path = Path(logs, "stdout"), Path(logs, "stderr")
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             start = time.monotonic()
-            process = subprocess.Popen(_with_limits(argv, limits), cwd=workdir, env=job_env,
-                                       stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                       start_new_session=True,
-                                       pass_fds=(info_write,) if sandboxed else ())
+            process = subprocess.Popen(
+                _with_limits(argv, limits),
+                cwd=workdir,
+                env=job_env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+                pass_fds=(info_write,) if sandboxed else (),
+            )
             namespace = None
             if sandboxed:
                 os.close(info_write)
@@ -177,28 +205,64 @@ def run_sandboxed(command: list[str], *, workdir: Path, course_site: Path,
             _kill_group(process.pid)  # what is left of bwrap, or the unsafe job's process group
             if namespace:
                 _wait_until_gone(f"pid:[{namespace}]")
-        return SandboxResult(returncode=-signal.SIGKILL if reason else process.returncode,
-                             stdout=_tail(out_path), stderr=_tail(err_path),
-                             seconds=time.monotonic() - start,
-                             timed_out=reason == "time limit", killed_reason=reason)
+        return SandboxResult(
+            returncode=-signal.SIGKILL if reason else process.returncode,
+            stdout=_tail(out_path),
+            stderr=_tail(err_path),
+            seconds=time.monotonic() - start,
+            timed_out=reason == "time limit",
+            killed_reason=reason,
+        )
 
 
 def _job_env(course_site: Path, private: Path, extra: dict[str, str], unsafe: bool) -> dict[str, str]:
     """The job's whole environment: nothing from the host's but the venv's bin on PATH."""
     python_path = str(course_site) + (":" + extra["PYTHONPATH"] if extra.get("PYTHONPATH") else "")
-    return {"PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-            "HOME": str(private / "home"), "TMPDIR": str(private / "tmp") if unsafe else "/tmp",
-            "LANG": "C.UTF-8", "MPLBACKEND": "Agg", "SDL_VIDEODRIVER": "dummy",
-            "SDL_AUDIODRIVER": "dummy", "OMP_NUM_THREADS": "1", "PYTHONNOUSERSITE": "1",
-            **extra, "PYTHONPATH": python_path}
+    return {
+        "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(private / "home"),
+        "TMPDIR": str(private / "tmp") if unsafe else "/tmp",
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "SDL_VIDEODRIVER": "dummy",
+        "SDL_AUDIODRIVER": "dummy",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONNOUSERSITE": "1",
+        **extra,
+        "PYTHONPATH": python_path,
+    }
 
 
-def _bwrap_argv(bwrap: str, workdir: Path, course_site: Path, private: Path,
-                readonly_binds: dict[Path, str], job_env: dict[str, str]) -> list[str]:
-    argv = [bwrap, *NAMESPACE_ARGS, "--proc", "/proc", "--dev", "/dev",
-            "--bind", str(private / "shm"), "/dev/shm", "--remount-ro", "/dev",
-            "--bind", str(private / "tmp"), "/tmp",  # first: a venv or workdir may lie in /tmp
-            "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+def _bwrap_argv(
+    bwrap: str,
+    workdir: Path,
+    course_site: Path,
+    private: Path,
+    readonly_binds: dict[Path, str],
+    job_env: dict[str, str],
+) -> list[str]:
+    argv = [
+        bwrap,
+        *NAMESPACE_ARGS,
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--bind",
+        str(private / "shm"),
+        "/dev/shm",
+        "--remount-ro",
+        "/dev",
+        "--bind",
+        str(private / "tmp"),
+        "/tmp",  # first: a venv or workdir may lie in /tmp
+        "--ro-bind",
+        "/usr",
+        "/usr",
+        "--ro-bind",
+        "/etc",
+        "/etc",
+    ]
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         path = Path("/", name)
         if path.is_symlink():
@@ -222,12 +286,11 @@ def _bwrap_argv(bwrap: str, workdir: Path, course_site: Path, private: Path,
 
 def _python_roots() -> list[str]:
     """The Python installation and venv folders, outside /usr (already bound)."""
-    roots = {str(Path(p).resolve()) for p in
-             (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
+    roots = {str(Path(p).resolve()) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
     return sorted(r for r in roots if not (r == "/usr" or r.startswith("/usr/")))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _private_files(top: str) -> tuple[tuple[str, bool], ...]:
     """Files and folders under `top` that others may not read (or enter): (path, is a folder)."""
     found = []

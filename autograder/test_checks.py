@@ -3,6 +3,7 @@
 Node ids read `test_check[<assignment>-<names>-<check>]`, so `-k 02_online_dqn` selects one
 assignment and `-k compute_td_loss` one function.
 """
+
 import pytest
 
 from autograder.runner import load_all_checks, run_check

@@ -11,6 +11,7 @@ the definitions (class bodies, default arguments and UPPER_CASE constants run co
 test cell it compares; anything changed is put back, the cell earns nothing, and the change is
 flagged. Tampering while loading voids every cell.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,11 +20,27 @@ from pathlib import Path
 
 WATCHED_PREFIXES = ("autograder", "helpers", "torch", "numpy", "scipy", "gymnasium")
 OWN_PREFIXES = ("autograder", "helpers")
-WATCHED_MODULES = ("builtins", "math", "random", "copy", "inspect", "warnings", "contextlib", "traceback",
-                   "signal", "time", "json", "io", "os", "collections", "functools", "itertools", "types")
+WATCHED_MODULES = (
+    "builtins",
+    "math",
+    "random",
+    "copy",
+    "inspect",
+    "warnings",
+    "contextlib",
+    "traceback",
+    "signal",
+    "time",
+    "json",
+    "io",
+    "os",
+    "collections",
+    "functools",
+    "itertools",
+    "types",
+)
 # Rebound on purpose while checks run, and put back by the guards: not tampering.
-VOLATILE = {("warnings", "filters"), ("warnings", "showwarning"), ("warnings", "_showwarnmsg_impl"),
-            ("os", "environ")}
+VOLATILE = {("warnings", "filters"), ("warnings", "showwarning"), ("warnings", "_showwarnmsg_impl"), ("os", "environ")}
 
 
 def _watched(name: str) -> bool:
@@ -132,8 +149,10 @@ def verdict(notebook_path: Path, assignment: str) -> dict:
         changes = tampered(before)
         if changes:
             flags.append(f"tampering in {cell}: {', '.join(changes[:5])}")
-        result[cell] = {"passed": not changes and all(o.passed for o in outcomes),
-                        "messages": [o.message for o in outcomes if not o.passed][:10]}
+        result[cell] = {
+            "passed": not changes and all(o.passed for o in outcomes),
+            "messages": [o.message for o in outcomes if not o.passed][:10],
+        }
     return {"cells": result, "flags": flags}
 
 

@@ -5,6 +5,7 @@ the untouched release (`blank`), and for the whole course. The kernel gets one c
     python benchmarks/autograde_time.py                      # all six assignments
     python benchmarks/autograde_time.py 01_pytorch_regression
 """
+
 import argparse
 import tempfile
 import time

@@ -9,6 +9,7 @@ method's path is "safe" and its mean reward per training episode beats Q-learnin
     python benchmarks/calibrate_cliffwalking.py --seeds 50 --episodes 200 --verbose
     python benchmarks/calibrate_cliffwalking.py --seeds 1 --mutants      # the mutant bank, seed 0
 """
+
 import argparse
 import collections
 import dataclasses
@@ -73,17 +74,23 @@ def main():
             passes[name] += ok
             verdicts.append(f"{name} {info[name].kind} {mean_rewards[name][-1]:.1f} {'PASS' if ok else 'FAIL'}")
         if args.verbose:
-            print(f"seed {seed:3d}: " + "; ".join(verdicts) +
-                  f"; Q-learning {info['Q-learning'].kind} {mean_rewards['Q-learning'][-1]:.1f}", flush=True)
+            print(
+                f"seed {seed:3d}: "
+                + "; ".join(verdicts)
+                + f"; Q-learning {info['Q-learning'].kind} {mean_rewards['Q-learning'][-1]:.1f}",
+                flush=True,
+            )
 
     n = len(seeds)
     print(f"\nseeds {seeds.start}..{seeds.stop - 1} ({n}), {config.n_episodes} episodes")
     print(f"{'':16}{'safe':>6}{'optimal':>8}{'edge':>6}{'fails':>6}{'meanR/ep':>10}{'s/run med':>10}{'s/run max':>10}")
     for name in ALGORITHMS:
         counts = kinds[name]
-        print(f"{name:16}{counts['safe']:>6}{counts['optimal']:>8}{counts['edge']:>6}{counts['fails']:>6}"
-              f"{np.mean(mean_rewards[name]):>10.1f}{statistics.median(seconds[name]):>10.2f}"
-              f"{max(seconds[name]):>10.2f}")
+        print(
+            f"{name:16}{counts['safe']:>6}{counts['optimal']:>8}{counts['edge']:>6}{counts['fails']:>6}"
+            f"{np.mean(mean_rewards[name]):>10.1f}{statistics.median(seconds[name]):>10.2f}"
+            f"{max(seconds[name]):>10.2f}"
+        )
     print("greedy path lengths (-1 = does not reach G):", {k: dict(sorted(v.items())) for k, v in lengths.items()})
     for name, passed in passes.items():
         print(f"{name} check passes: {passed}/{n} = {passed / n:.0%}")

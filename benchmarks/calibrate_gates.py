@@ -13,6 +13,7 @@ which the gate's messages and the repository's tests read: rows of other seeds a
 file was measured with the same settings (so two processes can share the seeds), and the file
 starts afresh if the settings changed.
 """
+
 import argparse
 import datetime
 import fcntl
@@ -60,8 +61,11 @@ def main():
             record(gate, runs=[{"seed": seed, "score": round(scores[-1], 2), "wall_s": round(walls[-1], 1)}])
     passed = sum(score >= gate.threshold for score in scores)
     if scores:  # --seeds 0: baselines or mutants only
-        print(f"pass rate {passed}/{len(scores)} = {passed / len(scores):.0%}; score min {min(scores):.1f}, "
-              f"median {statistics.median(scores):.1f}; wall median {statistics.median(walls):.1f} s, max {max(walls):.1f} s")
+        print(
+            f"pass rate {passed}/{len(scores)} = {passed / len(scores):.0%}; score min {min(scores):.1f}, "
+            f"median {statistics.median(scores):.1f}; "
+            f"wall median {statistics.median(walls):.1f} s, max {max(walls):.1f} s"
+        )
 
     if args.baselines:
         create_network = notebook.get("create_network")
@@ -80,12 +84,19 @@ def main():
                 _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
                 total, done = total + reward, terminated or truncated
             random_returns.append(total)
-        print(f"untrained networks (20 seeds): {min(untrained):.1f} to {max(untrained):.1f}; "
-              f"random policy: {np.mean(random_returns):.1f}")
+        print(
+            f"untrained networks (20 seeds): {min(untrained):.1f} to {max(untrained):.1f}; "
+            f"random policy: {np.mean(random_returns):.1f}"
+        )
         if args.write:
-            record(gate, baselines={"untrained_networks_min": round(min(untrained), 1),
-                                    "untrained_networks_max": round(max(untrained), 1),
-                                    "random_policy": round(float(np.mean(random_returns)), 1)})
+            record(
+                gate,
+                baselines={
+                    "untrained_networks_min": round(min(untrained), 1),
+                    "untrained_networks_max": round(max(untrained), 1),
+                    "random_policy": round(float(np.mean(random_returns)), 1),
+                },
+            )
 
     if args.mutants:
         for variant in [v for v in load_bank() if v.assignment == args.assignment and v.is_mutant]:
@@ -115,9 +126,11 @@ def _merge(gate, path, runs, baselines) -> None:
     data["runs"] = [by_seed[seed] for seed in sorted(by_seed)]
     if baselines is not None:
         data["baselines"] = baselines
-    data["measured"] = {"date": datetime.date.today().isoformat(),
-                        "command": "python benchmarks/calibrate_gates.py " + " ".join(sys.argv[1:]),
-                        "wall_note": "wall_s: one training run, sharing the machine with whatever else ran"}
+    data["measured"] = {
+        "date": datetime.date.today().isoformat(),
+        "command": "python benchmarks/calibrate_gates.py " + " ".join(sys.argv[1:]),
+        "wall_note": "wall_s: one training run, sharing the machine with whatever else ran",
+    }
     path.write_text(json.dumps(data, indent=1) + "\n")
 
 

@@ -13,6 +13,7 @@ network (100 other greedy episodes, autograder.gates; with --no-stop that networ
 evaluated one, not the gate's), and with --no-stop the share of the
 evaluations after the first solve that still reach 475.
 """
+
 import argparse
 import dataclasses
 import statistics
@@ -23,8 +24,8 @@ import numpy as np
 import torch
 
 from autograder.gates import gate_returns
-from helpers.evaluation import BestNetworkKeeper
 from autograder.loader import load_notebook
+from helpers.evaluation import BestNetworkKeeper
 
 ASSIGNMENT = "05_target_network"
 
@@ -79,16 +80,27 @@ def main():
     print(f"{ASSIGNMENT} train_full_agent; overrides {overrides or 'none'}; budget {config.total_steps} steps")
 
     rows = []
-    print(f"{'seed':>5} {'solve step':>10} {'wall s':>7} {'cpu s':>6} {'stop step':>9} {'cpu s':>6} {'gate':>6} "
-          f"{f'post-solve >= {config.solved_return:g}':>18}")
+    print(
+        f"{'seed':>5} {'solve step':>10} {'wall s':>7} {'cpu s':>6} {'stop step':>9} {'cpu s':>6} {'gate':>6} "
+        f"{f'post-solve >= {config.solved_return:g}':>18}"
+    )
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         keeper = TimedKeeper(config.env_id, n_episodes=config.eval_episodes)
         network, keeper = train(config, seed=seed, keeper=keeper)
         score = float(gate_returns(network).mean())
         means = np.array(keeper.means)
         solved = means >= config.solved_return
-        row = dict(seed=seed, solve_step=None, wall=None, cpu=None, stop_step=None, stop_cpu=None, stop_wall=None,
-                   score=score, post_solve=None)
+        row = dict(
+            seed=seed,
+            solve_step=None,
+            wall=None,
+            cpu=None,
+            stop_step=None,
+            stop_cpu=None,
+            stop_wall=None,
+            score=score,
+            post_solve=None,
+        )
         if solved.any():
             first = int(np.argmax(solved))
             row.update(solve_step=keeper.steps[first], wall=keeper.walls[first], cpu=keeper.cpus[first])
@@ -100,36 +112,49 @@ def main():
             row.update(stop_step=keeper.steps[stop], stop_wall=keeper.walls[stop], stop_cpu=keeper.cpus[stop])
         rows.append(row)
         stability = "" if row["post_solve"] is None else f"{row['post_solve']:.0%} (min {row['post_min']:.0f})"
-        print(f"{seed:>5} {row['solve_step'] or '-':>10} {row['wall'] or float('nan'):>7.1f} "
-              f"{row['cpu'] or float('nan'):>6.1f} {row['stop_step'] or '-':>9} {row['stop_cpu'] or float('nan'):>6.1f} "
-              f"{score:>6.1f} {stability:>18}", flush=True)
+        print(
+            f"{seed:>5} {row['solve_step'] or '-':>10} {row['wall'] or float('nan'):>7.1f} "
+            f"{row['cpu'] or float('nan'):>6.1f} {row['stop_step'] or '-':>9} {row['stop_cpu'] or float('nan'):>6.1f} "
+            f"{score:>6.1f} {stability:>18}",
+            flush=True,
+        )
 
     n = len(rows)
     steps = [r["solve_step"] if r["solve_step"] is not None else float("inf") for r in rows]
     solved_rows = [r for r in rows if r["solve_step"] is not None]
     print(f"solved within {config.total_steps} steps: {len(solved_rows)}/{n}")
-    print(f"steps to solve: median {statistics.median(steps):g} (failures count as inf), "
-          f"max among solved {max((r['solve_step'] for r in solved_rows), default=float('nan')):g}; "
-          f"<= 10k: {sum(s <= 10_000 for s in steps)}/{n}, <= 20k: {sum(s <= 20_000 for s in steps)}/{n}, "
-          f"<= 30k: {sum(s <= 30_000 for s in steps)}/{n}")
-    print(f"gate score >= {config.solved_return:g}: {sum(r['score'] >= config.solved_return for r in rows)}/{n} "
-          f"(min {min(r['score'] for r in rows):.1f})")
+    print(
+        f"steps to solve: median {statistics.median(steps):g} (failures count as inf), "
+        f"max among solved {max((r['solve_step'] for r in solved_rows), default=float('nan')):g}; "
+        f"<= 10k: {sum(s <= 10_000 for s in steps)}/{n}, <= 20k: {sum(s <= 20_000 for s in steps)}/{n}, "
+        f"<= 30k: {sum(s <= 30_000 for s in steps)}/{n}"
+    )
+    print(
+        f"gate score >= {config.solved_return:g}: {sum(r['score'] >= config.solved_return for r in rows)}/{n} "
+        f"(min {min(r['score'] for r in rows):.1f})"
+    )
     for kind in ("wall", "cpu"):  # CPU time: what a run costs on a core of its own
         times = [r[kind] if r["solve_step"] is not None else float("inf") for r in rows]
-        print(f"{kind} time to solve: median {statistics.median(times):.1f} s (failures count as inf), "
-              f"max among solved {max((r[kind] for r in solved_rows), default=float('nan')):.1f} s")
+        print(
+            f"{kind} time to solve: median {statistics.median(times):.1f} s (failures count as inf), "
+            f"max among solved {max((r[kind] for r in solved_rows), default=float('nan')):.1f} s"
+        )
     for kind, label in (("stop_step", "steps"), ("stop_cpu", "cpu s"), ("stop_wall", "wall s")):
         values = [r[kind] for r in rows if r[kind] is not None]
         if values:
             quantiles = np.percentile(values, [0, 10, 50, 90, 100])
-            print(f"to the stop ({config.solved_streak} evaluations in a row >= {config.solved_return:g}; "
-                  f"{len(values)}/{n} seeds), {label}: min {quantiles[0]:.1f}, 10% {quantiles[1]:.1f}, "
-                  f"median {quantiles[2]:.1f}, 90% {quantiles[3]:.1f}, max {quantiles[4]:.1f}")
+            print(
+                f"to the stop ({config.solved_streak} evaluations in a row >= {config.solved_return:g}; "
+                f"{len(values)}/{n} seeds), {label}: min {quantiles[0]:.1f}, 10% {quantiles[1]:.1f}, "
+                f"median {quantiles[2]:.1f}, 90% {quantiles[3]:.1f}, max {quantiles[4]:.1f}"
+            )
     if args.no_stop:
         fractions = [r["post_solve"] for r in solved_rows]
         if fractions:
-            print(f"post-solve evaluations >= {config.solved_return:g}: {np.mean(fractions):.0%} on average over "
-                  f"the solved seeds, worst seed {min(fractions):.0%}")
+            print(
+                f"post-solve evaluations >= {config.solved_return:g}: {np.mean(fractions):.0%} on average over "
+                f"the solved seeds, worst seed {min(fractions):.0%}"
+            )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ choice can be re-checked on another machine.
     python benchmarks/per_sampling.py                      # sizes 10k and 100k, batch 128
     python benchmarks/per_sampling.py --sizes 100000 --repeats 200 --components
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,11 +34,13 @@ _PRIORITY = operator.itemgetter(0)
 # ----------------------------------------------------------------------------- the baseline
 def naive_sampler(symlog, softmax):
     """What a seminar student typically writes first: exp-softmax over a Python list, np.random.choice."""
+
     def sample_naive(replay_buffer, n_samples):
         probabilities = softmax(symlog(np.array([entry[0] for entry in replay_buffer])))
         indices = np.random.choice(len(replay_buffer), n_samples, p=probabilities)
         columns = zip(*[replay_buffer[i][1:] for i in indices])
         return tuple(np.array(column) for column in columns), indices
+
     return sample_naive
 
 
@@ -76,8 +79,9 @@ def components(buf, batch, repeats):
         "priorities: list(map(itemgetter(0))) only": lambda: list(map(_PRIORITY, buf)),
         "list(buf) only": lambda: list(buf),
         "draw: np.random.choice(p=probs)": lambda: np.random.choice(n, batch, p=(1 + p) / np.sum(1 + p)),
-        "draw: cumsum + searchsorted": lambda: np.searchsorted(np.cumsum(1 + p),
-                                                               np.random.random(batch) * (n + p.sum())),
+        "draw: cumsum + searchsorted": lambda: np.searchsorted(
+            np.cumsum(1 + p), np.random.random(batch) * (n + p.sum())
+        ),
         f"gather {batch}: deque indexing": lambda: [buf[i] for i in idx],
         "priorities: list(accumulate(map(itemgetter(0))))": lambda: list(accumulate(map(_PRIORITY, buf))),
         f"gather {batch}: list(buf) then index": lambda: (lambda L: [L[i] for i in idx])(list(buf)),
@@ -93,35 +97,48 @@ def main():
     ap.add_argument("--repeats", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--components", action="store_true", help="also time the building blocks")
-    ap.add_argument("--numpy-priorities", action="store_true",
-                    help="store priorities as np.float32 scalars instead of Python floats (slower)")
-    ap.add_argument("--notebooks", default="solutions",
-                    help="folder of 04_prioritized_replay/04_prioritized_replay.ipynb")
+    ap.add_argument(
+        "--numpy-priorities",
+        action="store_true",
+        help="store priorities as np.float32 scalars instead of Python floats (slower)",
+    )
+    ap.add_argument(
+        "--notebooks", default="solutions", help="folder of 04_prioritized_replay/04_prioritized_replay.ipynb"
+    )
     args = ap.parse_args()
 
     rng = np.random.default_rng(args.seed)
     np.random.seed(args.seed)
     notebook = load_notebook(Path(args.notebooks) / "04_prioritized_replay" / "04_prioritized_replay.ipynb")
-    impls = {"naive (seminar)": naive_sampler(notebook.get("symlog"), notebook.get("softmax")),
-             "vectorized (the notebook's solution)": notebook.get("sample_prioritized_batch")}
+    impls = {
+        "naive (seminar)": naive_sampler(notebook.get("symlog"), notebook.get("softmax")),
+        "vectorized (the notebook's solution)": notebook.get("sample_prioritized_batch"),
+    }
 
-    print(f"batch={args.batch} obs_dim={args.obs_dim} repeats={args.repeats} "
-          f"priorities={'np.float32' if args.numpy_priorities else 'float'}  (median ms per call)")
+    print(
+        f"batch={args.batch} obs_dim={args.obs_dim} repeats={args.repeats} "
+        f"priorities={'np.float32' if args.numpy_priorities else 'float'}  (median ms per call)"
+    )
     header = f"{'implementation':<40}" + "".join(f"{f'N={n}':>12}" for n in args.sizes)
     print(header)
     print("-" * len(header))
     bufs = {n: make_buffer(n, args.obs_dim, rng, args.numpy_priorities) for n in args.sizes}
-    results = {name: [median_ms(lambda f=f, n=n: f(bufs[n], args.batch), args.repeats) for n in args.sizes]
-               for name, f in impls.items()}
+    results = {
+        name: [median_ms(lambda f=f, n=n: f(bufs[n], args.batch), args.repeats) for n in args.sizes]
+        for name, f in impls.items()
+    }
     trees = {n: sum_tree_from(notebook.get("SumTreeMemory"), bufs[n], args.obs_dim, args.seed) for n in args.sizes}
-    results["sum tree (SumTreeMemory.sample)"] = [median_ms(lambda n=n: trees[n].sample(args.batch), args.repeats)
-                                                  for n in args.sizes]
+    results["sum tree (SumTreeMemory.sample)"] = [
+        median_ms(lambda n=n: trees[n].sample(args.batch), args.repeats) for n in args.sizes
+    ]
     for name, vals in results.items():
         print(f"{name:<40}" + "".join(f"{v:>12.3f}" for v in vals))
     base = results["naive (seminar)"]
     for name in ("vectorized (the notebook's solution)", "sum tree (SumTreeMemory.sample)"):
-        print(f"{'speed-up ' + name.split(' (')[0] + ' vs naive':<40}"
-              + "".join(f"{b / v:>11.1f}x" for b, v in zip(base, results[name])))
+        print(
+            f"{'speed-up ' + name.split(' (')[0] + ' vs naive':<40}"
+            + "".join(f"{b / v:>11.1f}x" for b, v in zip(base, results[name]))
+        )
 
     if args.components:
         print()

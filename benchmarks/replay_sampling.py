@@ -10,6 +10,7 @@ Prints the median time per sample call for each buffer fill and the speed-up (go
     python benchmarks/replay_sampling.py                          # fills 10k and 100k, batch 128
     python benchmarks/replay_sampling.py --sizes 1000 10000 100000 --repeats 1000
 """
+
 from __future__ import annotations
 
 import argparse

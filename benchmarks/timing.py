@@ -1,4 +1,5 @@
 """The one timing loop of the micro-benchmarks (run them as `python benchmarks/<name>.py`)."""
+
 import time
 
 import numpy as np

@@ -4,6 +4,7 @@ Colab ships torch, gymnasium, pygame, moviepy, matplotlib, scipy and tqdm, so th
 usually a no-op. It never installs torch (the wheel is huge; Colab's own build is right for its
 GPU) and never `gymnasium[classic-control]`, whose pygame-ce would shadow Colab's pygame.
 """
+
 import importlib.util
 import subprocess
 import sys

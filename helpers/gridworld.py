@@ -11,6 +11,7 @@ Figures are matplotlib ``Figure`` objects shown like those of helpers.plotting (
 notebook, a PNG file when headless), never through pyplot. matplotlib is imported only when a
 figure is drawn: the autograder imports ``greedy_path`` and needs no plotting.
 """
+
 from __future__ import annotations
 
 import gymnasium as gym
@@ -68,8 +69,16 @@ def _draw_grid(ax):
     for state, label, color in ((START, "S", "#1f4e79"), (GOAL, "G", "#1e6b1e")):
         x, y = _cell(state)
         ax.text(x - 0.42, y + 0.42, label, ha="left", va="bottom", fontsize=12, fontweight="bold", color=color)
-    ax.text((1 + 10) / 2, 3, "The Cliff  (-100, back to S)", ha="center", va="center", color="white",
-            fontsize=10, fontweight="bold")
+    ax.text(
+        (1 + 10) / 2,
+        3,
+        "The Cliff  (-100, back to S)",
+        ha="center",
+        va="center",
+        color="white",
+        fontsize=10,
+        fontweight="bold",
+    )
     ax.set_xlim(-0.5, N_COLS - 0.5)
     ax.set_ylim(N_ROWS - 0.5, -0.5)
     ax.set_aspect("equal")
@@ -87,9 +96,20 @@ def _draw_path(ax, path_states, color):
     pts = [_cell(s) for s in path_states]
     for (x0, y0), (x1, y1) in zip(pts[:-1], pts[1:]):
         fell = (x1, y1) == _cell(START) and abs(x1 - x0) + abs(y1 - y0) > 1
-        ax.add_patch(FancyArrowPatch(
-            (x0, y0), (x1, y1), arrowstyle="-|>", mutation_scale=14, linewidth=2.2,
-            color="red" if fell else color, linestyle="--" if fell else "-", shrinkA=4, shrinkB=4, zorder=3))
+        ax.add_patch(
+            FancyArrowPatch(
+                (x0, y0),
+                (x1, y1),
+                arrowstyle="-|>",
+                mutation_scale=14,
+                linewidth=2.2,
+                color="red" if fell else color,
+                linestyle="--" if fell else "-",
+                shrinkA=4,
+                shrinkB=4,
+                zorder=3,
+            )
+        )
     if len(pts) > 0:
         ax.plot(*pts[0], "o", color=color, markersize=6, zorder=4)
 

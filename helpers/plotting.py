@@ -17,7 +17,8 @@ import io
 import os
 import pathlib
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -160,9 +161,7 @@ class TrainingPlot:
             # A log scale needs a positive value to set its limits from.
             if max(self.td_losses) > 0:
                 axes.set_yscale("log")
-        axes.set(
-            title=f"TD loss (mean of last {self.window})", xlabel="gradient step", ylabel="loss"
-        )
+        axes.set(title=f"TD loss (mean of last {self.window})", xlabel="gradient step", ylabel="loss")
 
         axes = self._epsilon_axes
         axes.clear()

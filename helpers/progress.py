@@ -45,8 +45,7 @@ class ProgressBar:
     min_interval: seconds between two redraws (each redraw is one message to the front end).
     """
 
-    def __init__(self, total: int, desc: str = "", unit: str = "steps", delay: float = 1.0,
-                 min_interval: float = 0.5):
+    def __init__(self, total: int, desc: str = "", unit: str = "steps", delay: float = 1.0, min_interval: float = 0.5):
         self.total, self.desc, self.unit = int(total), desc, unit
         self.delay, self.min_interval = delay, min_interval
         self.n = 0
@@ -75,7 +74,7 @@ class ProgressBar:
         """End the bar in its error state (red)."""
         self._finish("error", note)
 
-    def __enter__(self) -> "ProgressBar":
+    def __enter__(self) -> ProgressBar:
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> None:
@@ -101,7 +100,9 @@ class ProgressBar:
         if self.state == "running":
             return tqdm.format_meter(self.n, self.total, elapsed, ncols=80, prefix=self.desc, unit=f" {self.unit}")
         # Finished: no time-remaining estimate (a loop that stopped early has nothing left to do).
-        line = f"{self.desc}: {self.n:,}/{self.total:,} {self.unit} in {tqdm.format_interval(elapsed)}".replace(",", " ")
+        line = f"{self.desc}: {self.n:,}/{self.total:,} {self.unit} in {tqdm.format_interval(elapsed)}".replace(
+            ",", " "
+        )
         return f"{line}, {self.note}" if self.note else line
 
     def _html(self, text: str) -> str:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import base64
 import os
 import pathlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -46,9 +47,7 @@ def rollout_frames(
             the reset, then one after each step, so ``n_steps + 1`` frames.
     """
     if env.render_mode != "rgb_array":
-        raise ValueError(
-            f'record needs an env made with render_mode="rgb_array", got {env.render_mode!r}'
-        )
+        raise ValueError(f'record needs an env made with render_mode="rgb_array", got {env.render_mode!r}')
     obs, _ = env.reset(seed=seed)
     frames = [env.render()]
     for _ in range(max_steps):
@@ -75,6 +74,7 @@ def write_mp4(frames: list[np.ndarray], path: str | os.PathLike, fps: float) -> 
     # ``moviepy.editor`` import would also start pygame's audio (ALSA errors on a
     # machine without sound) and import pyplot.
     from moviepy.video.io.ImageSequenceClip import ImageSequenceClip
+
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     clip = ImageSequenceClip([_even_sized(frame) for frame in frames], fps=fps)

@@ -1,5 +1,6 @@
 """`pytest autograder` as students and CI run it: on the solutions every check passes; on the
 released blanks every check fails, each with a not-implemented message, and nothing errors."""
+
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -17,10 +18,15 @@ def run_autograder(tmp_path, notebooks):
     report = tmp_path / "report.xml"
     subprocess.run(
         [sys.executable, "-m", "pytest", "autograder", "--notebooks", notebooks, "-q", f"--junitxml={report}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=1200,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     cases = ElementTree.parse(report).getroot().iter("testcase")
-    return {case.get("name"): [child for child in case if child.tag in ("failure", "error", "skipped")] for case in cases}
+    return {
+        case.get("name"): [child for child in case if child.tag in ("failure", "error", "skipped")] for case in cases
+    }
 
 
 @pytest.mark.slow
@@ -101,7 +107,8 @@ def test_gate_numbers_come_from_gates_py():
         cell_doc = TEST_CELLS[(assignment, gate_check.cell)]
         for text, where in [(gate_check.description, "the check's docstring"), (cell_doc, "the test cell")]:
             assert gate.summary in text and f">= {gate.threshold:g}" in text, (
-                f"{assignment}: {where} must say {gate.summary!r} and '>= {gate.threshold:g}': {text!r}")
+                f"{assignment}: {where} must say {gate.summary!r} and '>= {gate.threshold:g}': {text!r}"
+            )
 
 
 def test_each_entry_point_is_named_after_its_test_cell():

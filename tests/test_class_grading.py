@@ -7,6 +7,7 @@ their kernel or fill their disk do not stop the run. The class is graded with --
 worker, and an external Dask scheduler (a LocalCluster of 2 workers), give exactly the same grades.
 Without bubblewrap the command refuses.
 """
+
 import csv
 import os
 import shutil
@@ -77,7 +78,7 @@ BROKEN_JOBS = {
     "hangs": "import time\nwhile True:\n    try:\n        time.sleep(1)\n    except KeyboardInterrupt:\n        pass",
     "kills_kernel": "import os\nos._exit(0)",
     "fills_disk": "import itertools\nfor i in itertools.count():\n    with open(f'big{i}.bin', 'wb') as file:\n"
-                  "        file.write(b'x' * 10_000_000)",
+    "        file.write(b'x' * 10_000_000)",
 }
 JOB_SECONDS = "150"  # what `hangs` costs; every honest job here takes far less
 
@@ -96,7 +97,9 @@ def build_class(course: Path) -> Path:
         solution = nbformat.read(ROOT / "solutions" / assignment / name, as_version=4)
         students = {s: _with_cell(release, source.replace("%s", str(course)), 3) for s, source in ATTACKS.items()}
         if assignment == A1:  # after the attackers in the order of grading: must get their real scores
-            students.update({s: _with_cell(solution, source, len(solution.cells) - 1) for s, source in BROKEN_JOBS.items()})
+            students.update(
+                {s: _with_cell(solution, source, len(solution.cells) - 1) for s, source in BROKEN_JOBS.items()}
+            )
             students["zz_after"] = solution
         for student, notebook in students.items():
             folder = course / "submitted" / student / assignment
@@ -106,10 +109,20 @@ def build_class(course: Path) -> Path:
 
 
 def grade(course: Path, *options: str, path: str | None = None) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "PATH": path or os.environ["PATH"], "AUTOGRADER_QUICK_SECONDS": "10",
-                   "AUTOGRADER_SLOW_SECONDS": "120"}
-    return subprocess.run([sys.executable, "-m", "autograder.grade", str(course), *options], cwd="/",
-                          capture_output=True, text=True, timeout=3000, env=environment)
+    environment = {
+        **os.environ,
+        "PATH": path or os.environ["PATH"],
+        "AUTOGRADER_QUICK_SECONDS": "10",
+        "AUTOGRADER_SLOW_SECONDS": "120",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "autograder.grade", str(course), *options],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=3000,
+        env=environment,
+    )
 
 
 def summary(course: Path) -> dict:
@@ -173,8 +186,13 @@ def test_export_and_feedback_work_on_the_written_gradebook(graded):
     course, rows, _ = graded
     environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     for command in (["export"], ["generate_feedback", A1, "--force"]):
-        done = subprocess.run([sys.executable, "-m", "nbgrader", *command, "--log-level=ERROR"], cwd=course,
-                              capture_output=True, text=True, env=environment)
+        done = subprocess.run(
+            [sys.executable, "-m", "nbgrader", *command, "--log-level=ERROR"],
+            cwd=course,
+            capture_output=True,
+            text=True,
+            env=environment,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
     with open(course / "grades.csv") as file:
         exported = {(r["student_id"], r["assignment"]): float(r["score"]) for r in csv.DictReader(file)}
@@ -199,8 +217,9 @@ def test_one_worker_and_a_dask_scheduler_give_the_grades_of_two_workers(graded, 
         if label == "one worker":
             grade(copy, A1, "--students", *students, "--workers", "1", "--force")
         else:
-            with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit=0,
-                              dashboard_address=None) as cluster:
+            with LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, memory_limit=0, dashboard_address=None
+            ) as cluster:
                 grade(copy, A1, "--students", *students, "--scheduler", cluster.scheduler_address, "--force")
         again = summary(copy)
         assert {s: again[s, A1]["score"] for s in students} == {s: rows[s, A1]["score"] for s in students}, label

@@ -1,5 +1,6 @@
 """The one executor and its guards, on small student notebooks: whatever the code does, only its
 check fails, with a teaching message, and nothing reaches stderr."""
+
 import nbformat
 import pytest
 
@@ -19,6 +20,7 @@ def notebook_with(tmp_path, source):
 def calling(name="f", cell=""):
     def calls_it(**objects):
         assert objects[name]() == 1, f"{name} must return 1"
+
     calls_it.__doc__ = f"calls {name} and expects 1"
     return Check("test", f"calls_{name}", calls_it, (name,), cell)
 
@@ -41,9 +43,14 @@ def test_stderr_of_python_and_of_c_libraries_is_kept_out(tmp_path, capfd):
     assert capfd.readouterr().err == ""
 
 
-@pytest.mark.parametrize("statement, words", [("raise KeyboardInterrupt", "KeyboardInterrupt"),
-                                              ("raise SystemExit(0)", "called exit()"),
-                                              ("return [][1]", "IndexError")])
+@pytest.mark.parametrize(
+    "statement, words",
+    [
+        ("raise KeyboardInterrupt", "KeyboardInterrupt"),
+        ("raise SystemExit(0)", "called exit()"),
+        ("return [][1]", "IndexError"),
+    ],
+)
 def test_interrupt_exit_and_errors_fail_only_that_check(tmp_path, statement, words):
     notebook = notebook_with(tmp_path, f"def f():\n    {statement}\ndef g():\n    return 1")
     outcomes = run_cell([calling("f"), calling("g")], runner.NotebookObjects(notebook))
@@ -53,7 +60,10 @@ def test_interrupt_exit_and_errors_fail_only_that_check(tmp_path, statement, wor
 
 def test_a_loop_that_swallows_every_exception_is_still_stopped(tmp_path, monkeypatch):
     monkeypatch.setattr(guards, "QUICK_CHECK_SECONDS", 1)
-    outcome = outcome_of(tmp_path, "def f():\n    while True:\n        try:\n            pass\n        except BaseException:\n            pass")
+    outcome = outcome_of(
+        tmp_path,
+        "def f():\n    while True:\n        try:\n            pass\n        except BaseException:\n            pass",
+    )
     assert outcome.status == "timed out" and "No answer within 1 s" in outcome.message
 
 

@@ -169,9 +169,7 @@ def test_vectorized_sync_matches_evaluate_policy_episode_by_episode():
     episode i; with autoreset masked out, every return must match."""
     network = make_q_network()
     single = evaluate_policy(gym.make("CartPole-v1"), greedy_policy(network), 20, seed=7)
-    vectorized = evaluate_policy_vectorized(
-        "CartPole-v1", network, n_episodes=20, seed=7, vectorization_mode="sync"
-    )
+    vectorized = evaluate_policy_vectorized("CartPole-v1", network, n_episodes=20, seed=7, vectorization_mode="sync")
     assert vectorized.shape == (20,)
     assert np.array_equal(vectorized, single)
     assert single.min() < single.max()  # copies end at different steps: masking matters
@@ -274,11 +272,24 @@ def moviepy1_target() -> pathlib.Path:
 
     $MOVIEPY1_TARGET if set, else .cache/moviepy-1.0.3 in the repository (git-ignored).
     """
-    target = pathlib.Path(os.environ.get("MOVIEPY1_TARGET") or pathlib.Path(__file__).resolve().parents[1] / ".cache" / "moviepy-1.0.3")
+    target = pathlib.Path(
+        os.environ.get("MOVIEPY1_TARGET") or pathlib.Path(__file__).resolve().parents[1] / ".cache" / "moviepy-1.0.3"
+    )
     if not (target / "moviepy" / "__init__.py").exists():
         result = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), *MOVIEPY1_REQUIREMENTS],
-            capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--no-deps",
+                "--target",
+                str(target),
+                *MOVIEPY1_REQUIREMENTS,
+            ],
+            capture_output=True,
+            text=True,
         )
         assert result.returncode == 0, f"could not install moviepy 1.0.3 to test against:\n{result.stderr[-2000:]}"
     return target
@@ -315,9 +326,7 @@ def assert_png(path):
 
 def test_importing_helpers_imports_neither_matplotlib_nor_moviepy():
     code = "import sys, helpers; print('matplotlib' in sys.modules, 'moviepy' in sys.modules)"
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "False"]
 
 

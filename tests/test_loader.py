@@ -1,4 +1,5 @@
 """The loader and runner on bad student notebooks: only the concerned checks fail, the run completes."""
+
 import re
 import subprocess
 import sys
@@ -24,6 +25,7 @@ def write_notebook(path, *sources):
 def check_calling(function_name):
     def calls_it(**objects):
         objects[function_name]()
+
     return Check("test", "calls_it", calls_it, (function_name,))
 
 
@@ -61,7 +63,9 @@ def test_missing_function_says_so(tmp_path):
 
 
 def test_cell_whose_definitions_raise(tmp_path):
-    path = write_notebook(tmp_path / "nb.ipynb", "import not_a_module_anywhere\ndef f():\n    return 1", "def g():\n    return 2")
+    path = write_notebook(
+        tmp_path / "nb.ipynb", "import not_a_module_anywhere\ndef f():\n    return 1", "def g():\n    return 2"
+    )
     loaded = load_notebook(path)
     assert loaded.get("g")() == 2
     with pytest.raises(StudentCodeError, match="cell 1: .*ModuleNotFoundError"):
@@ -70,7 +74,9 @@ def test_cell_whose_definitions_raise(tmp_path):
 
 def test_slow_constant_is_cut(tmp_path, monkeypatch):
     monkeypatch.setattr("autograder.loader.CELL_TIME_LIMIT_SECONDS", 1)
-    path = write_notebook(tmp_path / "nb.ipynb", "def spin():\n    while True:\n        pass\nVALUE = spin()", "def ok():\n    return 1")
+    path = write_notebook(
+        tmp_path / "nb.ipynb", "def spin():\n    while True:\n        pass\nVALUE = spin()", "def ok():\n    return 1"
+    )
     loaded = load_notebook(path)
     assert loaded.get("ok")() == 1
     with pytest.raises(StudentCodeError, match="took over 1 s"):
@@ -81,12 +87,17 @@ def test_stub_reports_not_implemented(tmp_path):
     path = write_notebook(tmp_path / "nb.ipynb", "def f():\n    # YOUR CODE HERE\n    raise NotImplementedError()")
     outcome = runner.run_check(check_calling("f"), load_notebook(path))
     assert outcome.status == "not implemented"
-    assert re.search(r"Not implemented yet: f .*nb\.ipynb, cell 1.*Replace `raise NotImplementedError\(\)`", outcome.message)
+    assert re.search(
+        r"Not implemented yet: f .*nb\.ipynb, cell 1.*Replace `raise NotImplementedError\(\)`", outcome.message
+    )
 
 
 def test_endless_function_times_out(tmp_path, monkeypatch):
     monkeypatch.setattr(guards, "QUICK_CHECK_SECONDS", 1)
-    path = write_notebook(tmp_path / "nb.ipynb", "def f():\n    while True:\n        try:\n            pass\n        except Exception:\n            pass")
+    path = write_notebook(
+        tmp_path / "nb.ipynb",
+        "def f():\n    while True:\n        try:\n            pass\n        except Exception:\n            pass",
+    )
     outcome = runner.run_check(check_calling("f"), load_notebook(path))
     assert outcome.status == "timed out"
     assert re.search(r"No answer within 1 s while checking f .*cell 1", outcome.message), outcome.message
@@ -103,8 +114,23 @@ def test_front_end_fails_only_the_broken_function(tmp_path):
     target.parent.mkdir()
     nbformat.write(notebook, target)
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "autograder", "--notebooks", str(tmp_path), "-k", "01_pytorch_regression", "-q", "-p", "no:randomly"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "autograder",
+            "--notebooks",
+            str(tmp_path),
+            "-k",
+            "01_pytorch_regression",
+            "-q",
+            "-p",
+            "no:randomly",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 1, result.stdout[-3000:]  # 1: some tests failed; 2-4 would be a crashed run
     assert "4 failed, 7 passed" in result.stdout, result.stdout[-3000:]

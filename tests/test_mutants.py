@@ -1,5 +1,6 @@
 """Prove the checks: every mutant is caught with a teaching failure, every alternative passes,
 and every check is caught failing by at least one mutant."""
+
 from functools import cache
 from pathlib import Path
 

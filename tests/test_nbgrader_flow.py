@@ -7,24 +7,30 @@ The checks' time limits are lowered for the whole class (AUTOGRADER_QUICK_SECOND
 AUTOGRADER_SLOW_SECONDS=120) so that `stalls` costs seconds, not minutes; every other student's
 checks finish far inside them.
 """
+
 import csv
 
 import nbformat
 import pytest
 
-from tools.demo_course import (STALLED_CELLS, build_demo_course, expected_score, nbgrader, points,
-                               students_of)
+from tools.demo_course import STALLED_CELLS, build_demo_course, expected_score, nbgrader, points, students_of
 
-GROUPS = [["01_pytorch_regression", "02_online_dqn", "03_experience_replay"],  # about equal grading time
-          ["04_prioritized_replay", "05_target_network", "06_sarsa"]]
+GROUPS = [
+    ["01_pytorch_regression", "02_online_dqn", "03_experience_replay"],  # about equal grading time
+    ["04_prioritized_replay", "05_target_network", "06_sarsa"],
+]
 LIMITS = {"AUTOGRADER_QUICK_SECONDS": "10", "AUTOGRADER_SLOW_SECONDS": "120"}
 MARGIN_SECONDS = 20  # per stalled cell, on top of its limit: kernel start-up, the checks after it
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]  # the fixture grades a class: minutes
 
 
-@pytest.fixture(scope="module", params=[pytest.param(group, id="+".join(a[:2] for a in group),
-                                                     marks=pytest.mark.xdist_group(f"nbgrader_class_{i}"))
-                                        for i, group in enumerate(GROUPS)])
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param(group, id="+".join(a[:2] for a in group), marks=pytest.mark.xdist_group(f"nbgrader_class_{i}"))
+        for i, group in enumerate(GROUPS)
+    ],
+)
 def graded(request, tmp_path_factory):
     import time
 
@@ -56,7 +62,9 @@ def autograded(course, student, assignment):
 
 def grade_cells(notebook):
     """The autograded test cells (not the written answers, which are markdown)."""
-    return [c for c in notebook.cells if c.cell_type == "code" and c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    return [
+        c for c in notebook.cells if c.cell_type == "code" and c.get("metadata", {}).get("nbgrader", {}).get("grade")
+    ]
 
 
 def test_every_student_gets_exactly_the_expected_score(graded):
@@ -74,11 +82,15 @@ def test_a_stalled_function_costs_its_cells_limit_not_nbgraders_timeout(graded):
     _, group, _, seconds = graded
     for assignment in group:
         stalled = STALLED_CELLS[assignment]
-        limits = sum(int(LIMITS["AUTOGRADER_SLOW_SECONDS" if "cliffwalking" in c else "AUTOGRADER_QUICK_SECONDS"])
-                     + MARGIN_SECONDS for c in stalled)
+        limits = sum(
+            int(LIMITS["AUTOGRADER_SLOW_SECONDS" if "cliffwalking" in c else "AUTOGRADER_QUICK_SECONDS"])
+            + MARGIN_SECONDS
+            for c in stalled
+        )
         assert seconds["stalls", assignment] <= seconds["perfect", assignment] + limits, (
             f"{assignment}: stalls took {seconds['stalls', assignment]:.0f} s, perfect "
-            f"{seconds['perfect', assignment]:.0f} s")
+            f"{seconds['perfect', assignment]:.0f} s"
+        )
 
 
 def test_no_test_cell_of_a_passing_student_writes_stderr_and_floods_stay_small(graded):
@@ -115,7 +127,10 @@ def test_feedback_is_written_for_every_submission(graded):
 def test_feedback_shows_the_model_answer_under_each_written_answer(graded):
     course, group, _, _ = graded
     for assignment in group:
-        answers = [c for c in solution(assignment).cells if c.cell_type == "markdown"
-                   and c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+        answers = [
+            c
+            for c in solution(assignment).cells
+            if c.cell_type == "markdown" and c.get("metadata", {}).get("nbgrader", {}).get("solution")
+        ]
         feedback = (course / "feedback" / "blank" / assignment / f"{assignment}.html").read_text()
         assert feedback.count("<strong>Model answer</strong>") == len(answers), assignment

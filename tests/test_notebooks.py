@@ -1,4 +1,5 @@
 """The notebooks themselves: generated from one source, clean, leak-free, runnable."""
+
 import re
 from pathlib import Path
 
@@ -33,7 +34,8 @@ def test_released_notebooks_match_their_source(tmp_path):
     """The drift check: notebooks/ is exactly what nbgrader generates from solutions/."""
     generate(ASSIGNMENTS, tmp_path)
     stale = [
-        name for name in ASSIGNMENTS
+        name
+        for name in ASSIGNMENTS
         if (tmp_path / "notebooks" / name / f"{name}.ipynb").read_text()
         != (ROOT / "notebooks" / name / f"{name}.ipynb").read_text()
     ]
@@ -44,7 +46,8 @@ def test_released_notebooks_match_their_source(tmp_path):
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_committed_notebooks_have_no_outputs(kind, name):
     dirty = [
-        i for i, cell in enumerate(read(kind, name).cells, start=1)
+        i
+        for i, cell in enumerate(read(kind, name).cells, start=1)
         if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)
     ]
     assert not dirty, f"{kind}/{name}: cells {dirty} carry outputs; clear them before committing"
@@ -93,14 +96,20 @@ def test_solution_runs_end_to_end(name, tmp_path, monkeypatch):
     errs or writes to stderr (a red block in Jupyter; a test cell scored 0 by nbgrader)."""
     monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the kernel imports helpers/autograder from this clone
     notebook = read("solutions", name)
-    client = NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     try:
         client.execute()
     except CellExecutionError as error:
         pytest.fail(f"{name} fails under Run All:\n{str(error)[-4000:]}", pytrace=False)
     stderr = {
-        number: [output.get("text", output.get("evalue", ""))[:500] for output in cell.outputs
-                 if output.get("name") == "stderr" or output.output_type == "error"]
-        for number, cell in enumerate(notebook.cells, start=1) if cell.cell_type == "code"
+        number: [
+            output.get("text", output.get("evalue", ""))[:500]
+            for output in cell.outputs
+            if output.get("name") == "stderr" or output.output_type == "error"
+        ]
+        for number, cell in enumerate(notebook.cells, start=1)
+        if cell.cell_type == "code"
     }
     assert not {n: o for n, o in stderr.items() if o}, f"{name}: cells with stderr or errors: {stderr}"

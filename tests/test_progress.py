@@ -1,5 +1,6 @@
 """helpers/progress.py: one bar per loop, redrawn in place in a kernel, never on stderr, green when
 the loop stops early, silent outside a kernel."""
+
 import nbformat
 from nbclient import NotebookClient
 
@@ -18,8 +19,9 @@ progress.close()
 
 def run_cell(source, tmp_path):
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
-    NotebookClient(notebook, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     return notebook.cells[0].outputs
 
 
@@ -34,13 +36,15 @@ def test_a_bar_is_one_output_redrawn_in_place_and_ends_green(tmp_path, monkeypat
 
 def test_an_error_turns_the_bar_red(tmp_path, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(__import__("pathlib").Path(__file__).resolve().parents[1]))
-    source = ("from helpers.progress import ProgressBar\n"
-              "try:\n"
-              "    with ProgressBar(5, 'demo', delay=0, min_interval=0) as progress:\n"
-              "        progress.update(2)\n"
-              "        raise ValueError('boom')\n"
-              "except ValueError:\n"
-              "    pass\n")
+    source = (
+        "from helpers.progress import ProgressBar\n"
+        "try:\n"
+        "    with ProgressBar(5, 'demo', delay=0, min_interval=0) as progress:\n"
+        "        progress.update(2)\n"
+        "        raise ValueError('boom')\n"
+        "except ValueError:\n"
+        "    pass\n"
+    )
     (output,) = run_cell(source, tmp_path)
     assert 'data-state="error"' in output.data["text/html"] and "stopped by ValueError" in output.data["text/plain"]
 

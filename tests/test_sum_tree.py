@@ -1,4 +1,5 @@
 """Notebook 04's provided SumTreeMemory: the same distribution as sample_prioritized_batch, a consistent tree."""
+
 from collections import deque
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def test_sum_tree_sums_stay_consistent_after_updates_and_wrap_around(notebook):
     assert len(memory) == 5
     assert np.array_equal(memory.rewards, [10.0, 11.0, 12.0, 8.0, 9.0]), "the oldest entries are overwritten"
     memory.update(np.array([1, 1, 4]), np.array([0.25, 0.25, 3.0]))
-    leaves = memory.tree[memory.leaves:]
+    leaves = memory.tree[memory.leaves :]
     assert np.allclose(leaves[:5], 1 + np.array([10.0, 0.25, 12.0, 8.0, 3.0])) and not leaves[5:].any()
     nodes = np.arange(1, memory.leaves)
     assert np.allclose(memory.tree[nodes], memory.tree[2 * nodes] + memory.tree[2 * nodes + 1])
@@ -55,8 +56,9 @@ def test_sum_tree_and_deque_sampler_agree(notebook):
     """Both samplers draw each position with the same frequency (chi-square of the two histograms)."""
     priorities = np.random.default_rng(0).exponential(2.0, size=50)
     memory = fill(notebook.get("SumTreeMemory"), priorities, seed=2)
-    replay_buffer = deque((float(p), np.zeros(2, np.float32), 0, 0.0, np.zeros(2, np.float32), False)
-                          for p in priorities)
+    replay_buffer = deque(
+        (float(p), np.zeros(2, np.float32), 0, 0.0, np.zeros(2, np.float32), False) for p in priorities
+    )
     np.random.seed(3)
     _, deque_indices = notebook.get("sample_prioritized_batch")(replay_buffer, 20_000)
     _, tree_indices = memory.sample(20_000)

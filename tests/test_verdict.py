@@ -1,5 +1,6 @@
 """The verdict process (python -m autograder.verdict): the solution passes unflagged; definitions
 that alter the autograder, while loading or during a check, earn nothing and are flagged."""
+
 import json
 import subprocess
 import sys
@@ -23,8 +24,13 @@ def verdict_of(tmp_path, extra_cell=None, edit=None):
         notebook.cells.insert(3, nbformat.v4.new_code_cell(extra_cell))
     path = tmp_path / "submission.ipynb"
     nbformat.write(notebook, path)
-    subprocess.run([sys.executable, "-m", "autograder.verdict", str(path), ASSIGNMENT, str(tmp_path / "v.json")],
-                   check=True, cwd=tmp_path, timeout=600, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "autograder.verdict", str(path), ASSIGNMENT, str(tmp_path / "v.json")],
+        check=True,
+        cwd=tmp_path,
+        timeout=600,
+        capture_output=True,
+    )
     return json.loads((tmp_path / "v.json").read_text())
 
 
@@ -34,17 +40,25 @@ def test_the_solution_passes_every_cell_unflagged(tmp_path):
 
 
 def test_a_class_body_that_patches_the_executor_voids_every_cell(tmp_path):
-    patch = ("class Patch:\n    import autograder.executor as executor\n"
-             "    executor.run_cell = lambda checks, objects, **options: []\n")
+    patch = (
+        "class Patch:\n    import autograder.executor as executor\n"
+        "    executor.run_cell = lambda checks, objects, **options: []\n"
+    )
     result = verdict_of(tmp_path, patch)
     assert not any(cell["passed"] for cell in result["cells"].values())
     assert "tampering while loading" in result["flags"][0] and "autograder.executor.run_cell" in result["flags"][0]
 
 
-@pytest.mark.parametrize("patch, changed", [
-    ("import torch; torch.allclose = lambda *a, **k: True", "torch.allclose"),
-    ("import autograder.framework as f; f.CheckFailure.__init__ = lambda self, *a, **k: None", "CheckFailure.__init__"),
-])
+@pytest.mark.parametrize(
+    "patch, changed",
+    [
+        ("import torch; torch.allclose = lambda *a, **k: True", "torch.allclose"),
+        (
+            "import autograder.framework as f; f.CheckFailure.__init__ = lambda self, *a, **k: None",
+            "CheckFailure.__init__",
+        ),
+    ],
+)
 def test_a_function_that_patches_during_its_check_loses_that_cell(tmp_path, patch, changed):
     def edit(notebook):
         for cell in notebook.cells:

@@ -21,6 +21,7 @@ The students (each built from the solution or the release, never by hand; `warns
 - `dies`: the solution, with `os._exit(0)` in a cell before the last test cell: keeps
   every point but those of the last test cell.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,9 @@ ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if (p / f"{p
 STUDENTS = ["perfect", "blank", "partial", "warns", "stalls", "floods", "pasted", "tampered", "dies"]
 # Students whose case does not depend on the assignment (the executor's guards, the nbgrader repairs)
 # submit only 01 and 02, to keep the class quick to grade; the others submit every assignment.
-EXTRA_STUDENT_ASSIGNMENTS = {student: ["01_pytorch_regression", "02_online_dqn"]
-                             for student in ("warns", "floods", "pasted", "tampered", "dies")}
+EXTRA_STUDENT_ASSIGNMENTS = {
+    student: ["01_pytorch_regression", "02_online_dqn"] for student in ("warns", "floods", "pasted", "tampered", "dies")
+}
 
 # The graded functions `partial` gets right (the others are left blank), and the points that earns.
 PARTIAL = {
@@ -51,21 +53,41 @@ PARTIAL = {
     "05_target_network": ["hard_update", "soft_update", "conv_output_size"],
     "06_sarsa": ["compute_sarsa_loss"],
 }
-PARTIAL_POINTS = {"01_pytorch_regression": 2, "02_online_dqn": 2, "03_experience_replay": 2,
-                  "04_prioritized_replay": 2, "05_target_network": 3, "06_sarsa": 7}
+PARTIAL_POINTS = {
+    "01_pytorch_regression": 2,
+    "02_online_dqn": 2,
+    "03_experience_replay": 2,
+    "04_prioritized_replay": 2,
+    "05_target_network": 3,
+    "06_sarsa": 7,
+}
 # A function that no training loop calls: `warns`, `stalls` and `floods` change it; the test cells
 # that call it (STALLED_CELLS) are the only ones `stalls` loses.
-QUIET = {"01_pytorch_regression": "make_val_step", "02_online_dqn": "exponential_epsilon",
-         "03_experience_replay": "sample_batch", "04_prioritized_replay": "symlog",
-         "05_target_network": "ConvQNetwork", "06_sarsa": "compute_expected_sarsa_loss"}
-STALLED_CELLS = {"01_pytorch_regression": ["test_make_val_step"], "02_online_dqn": ["test_exponential_epsilon"],
-                 "03_experience_replay": ["test_sample_batch"], "04_prioritized_replay": ["test_symlog"],
-                 "05_target_network": ["test_ConvQNetwork"],
-                 "06_sarsa": ["test_compute_expected_sarsa_loss", "test_expected_sarsa_on_cliffwalking"]}
+QUIET = {
+    "01_pytorch_regression": "make_val_step",
+    "02_online_dqn": "exponential_epsilon",
+    "03_experience_replay": "sample_batch",
+    "04_prioritized_replay": "symlog",
+    "05_target_network": "ConvQNetwork",
+    "06_sarsa": "compute_expected_sarsa_loss",
+}
+STALLED_CELLS = {
+    "01_pytorch_regression": ["test_make_val_step"],
+    "02_online_dqn": ["test_exponential_epsilon"],
+    "03_experience_replay": ["test_sample_batch"],
+    "04_prioritized_replay": ["test_symlog"],
+    "05_target_network": ["test_ConvQNetwork"],
+    "06_sarsa": ["test_compute_expected_sarsa_loss", "test_expected_sarsa_on_cliffwalking"],
+}
 # What `tampered` does: (replaced by `pass`, deleted, renamed) test cells.
-TAMPERED = {"01_pytorch_regression": ("test_make_train_step", "test_training_recovers_line", "test_make_val_step"),
-            "02_online_dqn": ("test_compute_td_loss", "test_train_online_dqn_bootstraps_through_truncation",
-                              "test_linear_epsilon")}
+TAMPERED = {
+    "01_pytorch_regression": ("test_make_train_step", "test_training_recovers_line", "test_make_val_step"),
+    "02_online_dqn": (
+        "test_compute_td_loss",
+        "test_train_online_dqn_bootstraps_through_truncation",
+        "test_linear_epsilon",
+    ),
+}
 
 
 def nbgrader(course: Path, *arguments: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -73,8 +95,14 @@ def nbgrader(course: Path, *arguments: str, env: dict | None = None) -> subproce
     bin_dir = str(Path(sys.executable).parent)  # nbgrader looks up alembic on PATH
     environment = {**os.environ, **(env or {})}
     environment["PATH"] = bin_dir + ":" + environment.get("PATH", "")
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *arguments, "--log-level=WARN"],
-                            cwd=course, capture_output=True, text=True, timeout=3600, env=environment)
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *arguments, "--log-level=WARN"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        env=environment,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(arguments)} failed:\n{result.stderr[-3000:]}")
     return result
@@ -87,8 +115,11 @@ def grade_id(cell) -> str | None:
 def points(notebook) -> dict[str, float]:
     """grade_id -> points of every autograded test cell (written answers, markdown cells graded by the
     instructor, are not autograded: they earn nothing until graded by hand)."""
-    return {grade_id(c): c.metadata.nbgrader["points"] for c in notebook.cells
-            if c.cell_type == "code" and c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+    return {
+        grade_id(c): c.metadata.nbgrader["points"]
+        for c in notebook.cells
+        if c.cell_type == "code" and c.get("metadata", {}).get("nbgrader", {}).get("grade")
+    }
 
 
 def _cell(notebook, name):
@@ -99,7 +130,7 @@ def inserted_after_begin(source: str, lines: list[str]) -> str:
     """Insert `lines` right after the `### BEGIN SOLUTION` line, at its indentation."""
     match = re.search(r"^( *)### BEGIN SOLUTION\n", source, re.MULTILINE)
     indent = match.group(1)
-    return source[:match.end()] + "".join(f"{indent}{line}\n" for line in lines) + source[match.end():]
+    return source[: match.end()] + "".join(f"{indent}{line}\n" for line in lines) + source[match.end() :]
 
 
 def student_notebook(student: str, assignment: str, solution, release):
@@ -117,17 +148,25 @@ def student_notebook(student: str, assignment: str, solution, release):
         return notebook
     quiet = _cell(notebook, QUIET[assignment])
     if student == "warns":
-        quiet.source = "import warnings\n" + inserted_after_begin(quiet.source, [
-            "torch.tensor(torch.ones(1))  # UserWarning: use tensor.clone().detach()",
-            "warnings.warn(\"a student's own warning\")"])
+        quiet.source = "import warnings\n" + inserted_after_begin(
+            quiet.source,
+            [
+                "torch.tensor(torch.ones(1))  # UserWarning: use tensor.clone().detach()",
+                'warnings.warn("a student\'s own warning")',
+            ],
+        )
     elif student == "stalls":
         quiet.source = inserted_after_begin(quiet.source, ["while True:", "    pass"])
     elif student == "floods":
-        quiet.source = inserted_after_begin(quiet.source, [
-            "import sys",
-            "if not hasattr(sys, 'flooded'):  # 60 MB of debugging prints, the first time only",
-            "    sys.flooded = True",
-            "    print('debug ' * 10_000_000)"])
+        quiet.source = inserted_after_begin(
+            quiet.source,
+            [
+                "import sys",
+                "if not hasattr(sys, 'flooded'):  # 60 MB of debugging prints, the first time only",
+                "    sys.flooded = True",
+                "    print('debug ' * 10_000_000)",
+            ],
+        )
     elif student == "pasted":
         has_test = any(grade_id(c) == f"test_{QUIET[assignment]}" for c in notebook.cells)
         test = _cell(notebook, f"test_{QUIET[assignment]}" if has_test else STALLED_CELLS[assignment][0])

@@ -7,6 +7,7 @@
 It runs `nbgrader generate_assignment` with the course's nbgrader_config.py, in a scratch course
 directory, so no gradebook or log is left in the repository.
 """
+
 import argparse
 import shutil
 import subprocess
@@ -30,7 +31,8 @@ def generate(names: list[str], into: Path) -> None:
             shutil.copytree(ROOT / "solutions" / name, course / "solutions" / name)
             subprocess.run(
                 [sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force", "--log-level=WARN"],
-                cwd=course, check=True,
+                cwd=course,
+                check=True,
             )
             target = into / "notebooks" / name
             target.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ notebooks/ with tools/generate_notebooks.py.
 
     python tools/set_repo_url.py && python tools/generate_notebooks.py
 """
+
 import re
 import tomllib
 from pathlib import Path

@@ -6,6 +6,7 @@ registered with the test cell that runs it: `@check(ASSIGNMENT, cell="test_make_
 A module then names each test cell's entry point:
 `check_make_train_step = CellChecks(ASSIGNMENT, "test_make_train_step", "make_train_step")`.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -16,6 +16,7 @@ uniform sampler fails one test with probability 1e-3 for a random seed (less whe
 replacement inside a batch, which only lowers the spread). The seeds are fixed, so a given
 implementation passes or fails the same way every run.
 """
+
 import random
 import textwrap
 import traceback
@@ -48,8 +49,10 @@ def transition(k):
 
 def _describe(row):
     state, action, reward, next_state, terminated = row
-    return (f"(s={np.round(np.asarray(state, dtype=float), 2).tolist()}, a={action}, r={reward}, "
-            f"s'={np.round(np.asarray(next_state, dtype=float), 2).tolist()}, terminated={terminated})")
+    return (
+        f"(s={np.round(np.asarray(state, dtype=float), 2).tolist()}, a={action}, r={reward}, "
+        f"s'={np.round(np.asarray(next_state, dtype=float), 2).tolist()}, terminated={terminated})"
+    )
 
 
 def _deque_of(ids, maxlen=None):
@@ -128,9 +131,16 @@ def _chi_square(ids, stored_ids, who, hint):
 # What an index range off by one raises (the evidence that the sampled indices are at fault): indexing
 # the deque, a list or an array past its end, random.sample or np.random.choice(replace=False) with a
 # population smaller than n_samples, and an empty range in randint / randrange / integers.
-INDEX_RANGE_ERRORS = ("index out of range", "out of bounds", "larger than population",
-                      "larger sample than population", "low >= high", "high <= 0", "empty range",
-                      "must be greater than 0")
+INDEX_RANGE_ERRORS = (
+    "index out of range",
+    "out of bounds",
+    "larger than population",
+    "larger sample than population",
+    "low >= high",
+    "high <= 0",
+    "empty range",
+    "must be greater than 0",
+)
 
 
 def _where_raised(error):
@@ -149,8 +159,10 @@ def _call_sample_batch(sample_batch, replay_buffer, n_samples):
         return sample_batch(replay_buffer, n_samples)
     except (ValueError, IndexError) as error:
         message = str(error).strip()
-        problem = (f"sample_batch(replay_buffer, {n_samples}) with {len(replay_buffer)} stored transitions "
-                   f"raised {type(error).__name__}{_where_raised(error)}:\n{textwrap.indent(message, '    ')}")
+        problem = (
+            f"sample_batch(replay_buffer, {n_samples}) with {len(replay_buffer)} stored transitions "
+            f"raised {type(error).__name__}{_where_raised(error)}:\n{textwrap.indent(message, '    ')}"
+        )
         # numpy names the axis: an index past the end of axis 1 is a column, not a sampled row.
         about_rows = "for axis" not in message or "axis 0" in message
         if about_rows and any(text in message.lower() for text in INDEX_RANGE_ERRORS):
@@ -163,18 +175,26 @@ def _call_sample_batch(sample_batch, replay_buffer, n_samples):
                 "(the upper end is exclusive) or random.sample(range(len(replay_buffer)), n)",
             ) from None
         if "copy" in message.lower():
-            hint = ("numpy 2 refuses np.array(x, copy=False) when it must copy (building an array from a list "
-                    "or tuple always copies): write np.array(x) or np.asarray(x)")
+            hint = (
+                "numpy 2 refuses np.array(x, copy=False) when it must copy (building an array from a list "
+                "or tuple always copies): write np.array(x) or np.asarray(x)"
+            )
         else:
-            hint = ("this error is not about which indices you drew: read its message above, and call "
-                    "sample_batch on a small deque in a cell of your own to see the full traceback")
-        raise CheckFailure(problem, expected=f"a batch of {n_samples} transitions",
-                           got=f"{type(error).__name__} (its message is above)", hint=hint) from None
+            hint = (
+                "this error is not about which indices you drew: read its message above, and call "
+                "sample_batch on a small deque in a cell of your own to see the full traceback"
+            )
+        raise CheckFailure(
+            problem,
+            expected=f"a batch of {n_samples} transitions",
+            got=f"{type(error).__name__} (its message is above)",
+            hint=hint,
+        ) from None
 
 
 @check(ASSIGNMENT, cell="test_sample_batch")
 def sample_batch_returns_five_arrays(sample_batch):
-    """sample_batch returns 5 numpy arrays: states (n, obs_dim), actions (n,), rewards (n,), next_states (n, obs_dim), terminateds (n,) bool"""
+    """sample_batch returns 5 numpy arrays: states (n, obs_dim), actions (n,), rewards (n,), next_states (n, obs_dim), terminateds (n,) bool"""  # noqa: E501 (a check's description is one line)
     _seed_global_generators(SEED)
     n_samples = 4
     batch = _call_sample_batch(sample_batch, _deque_of(range(1, 11)), n_samples)
@@ -186,7 +206,9 @@ def sample_batch_returns_five_arrays(sample_batch):
             hint="return the five columns, e.g. `return states, actions, rewards, next_states, terminateds`",
         )
     names = ["states", "actions", "rewards", "next_states", "terminateds"]
-    not_arrays = [f"{name}: {type(value).__name__}" for name, value in zip(names, batch) if not isinstance(value, np.ndarray)]
+    not_arrays = [
+        f"{name}: {type(value).__name__}" for name, value in zip(names, batch) if not isinstance(value, np.ndarray)
+    ]
     if not_arrays:
         raise CheckFailure(
             "Every returned column must be a numpy array.",
@@ -223,9 +245,13 @@ def sample_batch_rows_are_whole_transitions(sample_batch):
     replay_buffer = _deque_of(ids)
     for _ in range(20):
         batch = _call_sample_batch(sample_batch, replay_buffer, 8)
-        _check_rows(batch, ids, "sample_batch",
-                    hint="draw one set of indices and take all five fields from the same sampled tuples; "
-                    "sampling each column separately mixes transitions")
+        _check_rows(
+            batch,
+            ids,
+            "sample_batch",
+            hint="draw one set of indices and take all five fields from the same sampled tuples; "
+            "sampling each column separately mixes transitions",
+        )
 
 
 @check(ASSIGNMENT, cell="test_sample_batch")
@@ -236,9 +262,13 @@ def sample_batch_is_uniform(sample_batch):
     replay_buffer = _deque_of(stored_ids)
     ids = np.concatenate([_ids_of(_call_sample_batch(sample_batch, replay_buffer, 10)) for _ in range(500)])
     # 500 calls x 10 = 5000 draws, 250 expected per id; df = 19, critical value 43.82.
-    _chi_square(ids, stored_ids, "sample_batch",
-                hint="draw indices uniformly over all of range(len(replay_buffer)), e.g. "
-                "np.random.randint(0, len(replay_buffer), n_samples); do not take the first or last n")
+    _chi_square(
+        ids,
+        stored_ids,
+        "sample_batch",
+        hint="draw indices uniformly over all of range(len(replay_buffer)), e.g. "
+        "np.random.randint(0, len(replay_buffer), n_samples); do not take the first or last n",
+    )
 
 
 @check(ASSIGNMENT, cell="test_sample_batch")
@@ -250,9 +280,14 @@ def sample_batch_reaches_oldest_and_newest(sample_batch):
     # 100 uniform draws over 4 items miss a given one with probability (3/4)^100 < 1e-12.
     missing = sorted({3, 4, 5, 6} - ids)
     if missing:
-        hint = ("np.random.randint(0, len(replay_buffer) - 1) never returns the last index: numpy's upper "
-                "bound is already exclusive, use len(replay_buffer)") if 6 in missing else (
-                "the indices must start at 0 (the oldest transition)")
+        hint = (
+            (
+                "np.random.randint(0, len(replay_buffer) - 1) never returns the last index: numpy's upper "
+                "bound is already exclusive, use len(replay_buffer)"
+            )
+            if 6 in missing
+            else ("the indices must start at 0 (the oldest transition)")
+        )
         raise CheckFailure(
             "Some stored transitions never came back in 50 batches of 2 from a buffer of 4.",
             expected="ids {3, 4, 5, 6} (6 is the newest, 3 the oldest)",
@@ -271,7 +306,8 @@ def sample_batch_works_with_n_equal_to_len(sample_batch):
     if got != 5:
         raise CheckFailure(
             "sample_batch(replay_buffer, 5) on a buffer of 5 returned the wrong number of rows.",
-            expected="5 rows", got=f"{got} rows",
+            expected="5 rows",
+            got=f"{got} rows",
             hint="return exactly n_samples transitions",
         )
     _check_rows(batch, ids, "sample_batch", hint="index the deque with the sampled indices, all in range(len)")
@@ -325,7 +361,8 @@ def buffer_len_grows_then_caps(ReplayBuffer):
     if lengths != expected:
         raise CheckFailure(
             f"len(buffer) after 0, 1, ..., 8 adds into a buffer of capacity {capacity} is wrong.",
-            expected=expected, got=lengths,
+            expected=expected,
+            got=lengths,
             hint="__len__ returns the number of filled slots (self.size), not the capacity; "
             "add increases it by one until it reaches capacity: min(self.size + 1, self.capacity)",
         )
@@ -351,7 +388,7 @@ def buffer_overwrites_the_oldest(ReplayBuffer):
 
 @check(ASSIGNMENT, cell="test_ReplayBuffer")
 def buffer_sample_dtypes_and_shapes(ReplayBuffer):
-    """sample returns states float32 (B, obs_dim), actions int64 (B,), rewards float32 (B,), next_states float32 (B, obs_dim), terminateds bool (B,)"""
+    """sample returns states float32 (B, obs_dim), actions int64 (B,), rewards float32 (B,), next_states float32 (B, obs_dim), terminateds bool (B,)"""  # noqa: E501 (a check's description is one line)
     buffer = _filled(ReplayBuffer, 20, range(1, 11))
     batch_size = 7
     batch = buffer.sample(batch_size)
@@ -376,8 +413,11 @@ def buffer_sample_dtypes_and_shapes(ReplayBuffer):
             raise CheckFailure(
                 f"{name} from sample({batch_size}) has the wrong type, shape or dtype.",
                 expected=f"numpy array, shape {shape}, dtype {np.dtype(dtype)}",
-                got=(f"numpy array, shape {value.shape}, dtype {value.dtype}" if isinstance(value, np.ndarray)
-                     else type(value).__name__),
+                got=(
+                    f"numpy array, shape {value.shape}, dtype {value.dtype}"
+                    if isinstance(value, np.ndarray)
+                    else type(value).__name__
+                ),
                 hint="allocate each array once in __init__ with its dtype (np.zeros defaults to float64: "
                 "torch would then get doubles), and return fancy-indexed slices self.<array>[indices]",
             )
@@ -401,9 +441,11 @@ def buffer_never_samples_unfilled_slots(ReplayBuffer):
 
 @check(ASSIGNMENT, cell="test_ReplayBuffer")
 def buffer_sample_is_uniform(ReplayBuffer):
-    """sample draws every stored transition equally often, before and after wrap-around (chi-square, false-alarm rate 1e-3 each)"""
-    hint = ("draw indices uniformly over all filled slots: self.rng.integers(0, len(self), batch_size) "
-            "(the upper bound is exclusive; len(self) - 1 leaves out a slot)")
+    """sample draws every stored transition equally often, before and after wrap-around (chi-square, false-alarm rate 1e-3 each)"""  # noqa: E501 (a check's description is one line)
+    hint = (
+        "draw indices uniformly over all filled slots: self.rng.integers(0, len(self), batch_size) "
+        "(the upper bound is exclusive; len(self) - 1 leaves out a slot)"
+    )
     # Part full: 20 of 50 slots, 500 calls x 10 = 5000 draws, 250 per id, df 19, critical 43.82.
     buffer = _filled(ReplayBuffer, 50, range(1, 21))
     ids = _draw_ids(buffer, 500, 10)
@@ -411,7 +453,8 @@ def buffer_sample_is_uniform(ReplayBuffer):
     if not stored.all():
         raise CheckFailure(
             "sample returned rows that were never added (unfilled slots).",
-            expected="only ids 1..20", got=f"{int(np.sum(~stored))} other rows",
+            expected="only ids 1..20",
+            got=f"{int(np.sum(~stored))} other rows",
             hint="draw indices over range(len(self)), not range(self.capacity)",
         )
     _chi_square(ids, range(1, 21), "sample (buffer 20 / 50 full)", hint)
@@ -424,6 +467,7 @@ def buffer_sample_is_uniform(ReplayBuffer):
 @check(ASSIGNMENT, cell="test_ReplayBuffer")
 def buffer_seed_makes_sampling_repeatable(ReplayBuffer):
     """the same seed gives the same batches; another seed, or the next call, gives different ones"""
+
     def three_batches(seed):
         buffer = _filled(ReplayBuffer, 10, range(1, 11), seed=seed)
         return [_ids_of(buffer.sample(8)).tolist() for _ in range(3)]
@@ -460,9 +504,13 @@ def buffer_rows_are_whole_transitions(ReplayBuffer):
     """every sampled row (s, a, r, s', terminated) is one stored transition, also after wrap-around"""
     buffer = _filled(ReplayBuffer, 8, range(1, 14))  # holds 6..13
     for _ in range(50):
-        _check_rows(buffer.sample(8), range(6, 14), "sample",
-                    hint="use ONE array of indices for all five arrays, and check that add writes "
-                    "each argument into its own array (terminated into self.terminateds, ...)")
+        _check_rows(
+            buffer.sample(8),
+            range(6, 14),
+            "sample",
+            hint="use ONE array of indices for all five arrays, and check that add writes "
+            "each argument into its own array (terminated into self.terminateds, ...)",
+        )
 
 
 check_ReplayBuffer = CellChecks(ASSIGNMENT, "test_ReplayBuffer", "ReplayBuffer")
@@ -477,22 +525,37 @@ def train_replay_dqn_bootstraps_through_truncation(train_replay_dqn, Config, Rep
     # EndlessProbe: reward +1 forever, cut by a time limit after every step. With gamma 0.9 the true
     # Q is 1 / (1 - 0.9) = 10 (the reference reaches 10.00 in 500 steps, training seeds 0-2, 0.5 s);
     # a loop or buffer that stores every truncation as terminal learns Q = 1 instead.
-    config = Config(env_id=ENDLESS_PROBE_ID, total_steps=TRUNCATION_STEPS, hidden_dims=(16,), learning_rate=1e-2,
-                    gamma=0.9, regularizer=0.0, buffer_size=1000, batch_size=32, learning_starts=32,
-                    eps_start=0.0, eps_end=0.0, eval_every=10**9)
+    config = Config(
+        env_id=ENDLESS_PROBE_ID,
+        total_steps=TRUNCATION_STEPS,
+        hidden_dims=(16,),
+        learning_rate=1e-2,
+        gamma=0.9,
+        regularizer=0.0,
+        buffer_size=1000,
+        batch_size=32,
+        learning_starts=32,
+        eps_start=0.0,
+        eps_end=0.0,
+        eval_every=10**9,
+    )
     assert_bootstraps_through_truncation(
-        train_replay_dqn, config, hint="the loop must add `terminated`, never `terminated or truncated`; add must "
+        train_replay_dqn,
+        config,
+        hint="the loop must add `terminated`, never `terminated or truncated`; add must "
         "store that flag as it comes in self.terminateds, and sample return self.terminateds as its fifth array: "
-        "a truncated episode did not end, so its last transition must still bootstrap")
+        "a truncated episode did not end, so its last transition must still bootstrap",
+    )
 
 
 # The reward gate. Threshold, budget and calibration: autograder/gates.py (GATES["03_experience_replay"]).
 @check(ASSIGNMENT, cell="test_replay_dqn_gate", slow=True)
 def replay_dqn_gate(train_replay_dqn):
-    """trained with your ReplayBuffer (seed 0, at most 10 000 steps), the greedy policy averages >= 150 over 100 episodes"""
+    """trained with your ReplayBuffer (seed 0, at most 10 000 steps), the greedy policy averages >= 150 over 100 episodes"""  # noqa: E501 (a check's description is one line)
     assert_passes_gate(GATES[ASSIGNMENT], train_replay_dqn)
 
 
 check_train_replay_dqn_bootstraps_through_truncation = CellChecks(
-    ASSIGNMENT, "test_train_replay_dqn_bootstraps_through_truncation", "train_replay_dqn", "Config", "ReplayBuffer")
+    ASSIGNMENT, "test_train_replay_dqn_bootstraps_through_truncation", "train_replay_dqn", "Config", "ReplayBuffer"
+)
 check_replay_dqn_gate = CellChecks(ASSIGNMENT, "test_replay_dqn_gate", "train_replay_dqn", "ReplayBuffer")

@@ -9,6 +9,7 @@ x = [[1], [2]], targets y = [[3], [5]], mean squared error, plain SGD with lr 0.
   second step     predictions 2.2, 3.75; e = -0.8, -1.25; dL/dweight -3.3, dL/dbias -2.05
                   weight 1.55 + 0.33 = 1.88,  bias 0.65 + 0.205 = 0.855
 """
+
 import torch
 from torch import nn
 
@@ -86,7 +87,10 @@ def train_step_returns_loss_before_update(make_train_step):
     model, optimizer, x, y = _hand_setup()
     loss = float(make_train_step(model, nn.MSELoss(), optimizer)(x, y))
     assert_close(
-        loss, HAND_LOSS, what="The loss returned by train_step on the hand example", tolerance=TOLERANCE,
+        loss,
+        HAND_LOSS,
+        what="The loss returned by train_step on the hand example",
+        tolerance=TOLERANCE,
         hint="return the loss you called .backward() on; do not recompute it after optimizer.step()",
     )
 
@@ -123,8 +127,11 @@ def train_step_makes_the_exact_sgd_update(make_train_step):
             "backward() was never called; the order is backward(), step(), then zero_grad()",
         )
     assert_close(
-        got, AFTER_ONE_STEP, what="[weight, bias] after one SGD step on the hand example",
-        tolerance=TOLERANCE, hint="the loss must be loss_fn of the model's prediction and y, "
+        got,
+        AFTER_ONE_STEP,
+        what="[weight, bias] after one SGD step on the hand example",
+        tolerance=TOLERANCE,
+        hint="the loss must be loss_fn of the model's prediction and y, "
         "backpropagated once, followed by one optimizer.step()",
     )
 
@@ -138,8 +145,11 @@ def train_step_does_not_accumulate_gradients(make_train_step):
     train_step(x, y)
     got = _parameters(model)
     assert_close(
-        got, AFTER_TWO_STEPS, what="[weight, bias] after two calls on the hand example",
-        tolerance=TOLERANCE, hint="PyTorch adds new gradients to .grad; without optimizer.zero_grad() "
+        got,
+        AFTER_TWO_STEPS,
+        what="[weight, bias] after two calls on the hand example",
+        tolerance=TOLERANCE,
+        hint="PyTorch adds new gradients to .grad; without optimizer.zero_grad() "
         "each step also re-applies all earlier gradients. Zero them once per call.",
     )
 
@@ -172,9 +182,11 @@ def training_recovers_line(make_train_step, make_line_data):
         train_step(x, y)
     got = [model.bias.item(), model.weight.item()]
     assert_close(
-        got, [1.0, 2.0], what="[intercept, slope] after 1000 steps of SGD (lr 0.1) on the training data",
-        tolerance=FIT_TOLERANCE, hint="if the unit checks above pass, look at how train_step "
-        "computes the loss: it must compare model(x) with y",
+        got,
+        [1.0, 2.0],
+        what="[intercept, slope] after 1000 steps of SGD (lr 0.1) on the training data",
+        tolerance=FIT_TOLERANCE,
+        hint="if the unit checks above pass, look at how train_step computes the loss: it must compare model(x) with y",
     )
 
 
@@ -193,8 +205,13 @@ def val_step_returns_loss_as_float(make_val_step):
             got=f"{type(loss).__name__}: {loss!r}",
             hint="return loss.item()",
         )
-    assert_close(loss, HAND_LOSS, what="The loss returned by val_step on the hand example",
-                 tolerance=TOLERANCE, hint="return loss_fn(model(x), y).item()")
+    assert_close(
+        loss,
+        HAND_LOSS,
+        what="The loss returned by val_step on the hand example",
+        tolerance=TOLERANCE,
+        hint="return loss_fn(model(x), y).item()",
+    )
 
 
 @check(ASSIGNMENT, cell="test_make_val_step")
@@ -243,4 +260,6 @@ def val_step_builds_no_graph(make_val_step):
 
 check_make_train_step = CellChecks(ASSIGNMENT, "test_make_train_step", "make_train_step")
 check_make_val_step = CellChecks(ASSIGNMENT, "test_make_val_step", "make_val_step")
-check_training_recovers_line = CellChecks(ASSIGNMENT, "test_training_recovers_line", "make_train_step", "make_line_data")
+check_training_recovers_line = CellChecks(
+    ASSIGNMENT, "test_training_recovers_line", "make_train_step", "make_line_data"
+)

@@ -6,11 +6,12 @@ The hand example: TableQNetwork (autograder/fakes.py) over 4 one-hot states and 
   Q(s0) = [1, 2, 0]   Q(s1) = [4, -2, 1]   Q(s2) = [0.5, 3, -1]   Q(s3) = [2, 2.5, -3]
 gamma = 0.5, epsilon = 0.3 (each action gets 0.3 / 3 = 0.1, the greedy one 0.1 + 0.7 = 0.8):
   i  s  a  r   s'  a'  done  Q(s,a)  SARSA: r + g Q(s',a')  Q-learning: r + g max   expected SARSA: r + g E
-  0  0  1  1   1   2   no    2       1 + 0.5 * 1 = 1.5       1 + 0.5 * 4 = 3         E = 0.1*(4-2+1) + 0.7*4 = 3.1 -> 2.55
-  1  2  0  -2  3   0   no    0.5     -2 + 0.5 * 2 = -1       -2 + 0.5 * 2.5 = -0.75  E = 0.1*1.5 + 0.7*2.5 = 1.9 -> -1.05
+  0  0  1  1   1   2   no    2  1 + 0.5 * 1 = 1.5  1 + 0.5 * 4 = 3    E = 0.1*(4-2+1) + 0.7*4 = 3.1 -> 2.55
+  1  2  0  -2  3   0   no    0.5     -2 + 0.5 * 2 = -1  -2 + 0.5 * 2.5 = -0.75  E = 0.1*1.5 + 0.7*2.5 = 1.9 -> -1.05
   2  1  1  2   2   1   yes   -2      2                       2                       2
 Squared errors: SARSA [0.25, 2.25, 16]; Q-learning [1, 1.5625, 16]; expected SARSA [0.3025, 2.4025, 16].
 """
+
 from typing import NamedTuple
 
 import numpy as np
@@ -31,31 +32,44 @@ GAMMA, EPSILON = 0.5, 0.3
 SARSA_LOSSES = [0.25, 2.25, 16.0]
 Q_LEARNING_LOSSES = [1.0, 1.5625, 16.0]
 EXPECTED_SARSA_LOSSES = [0.3025, 2.4025, 16.0]
-SHAPE_HINT = ("pick Q(s, a) and Q(s', a') with [range(batch), actions] or .gather(1, actions[:, None]).squeeze(1), "
-              "so that both are [batch]")
+SHAPE_HINT = (
+    "pick Q(s, a) and Q(s', a') with [range(batch), actions] or .gather(1, actions[:, None]).squeeze(1), "
+    "so that both are [batch]"
+)
 
 
 def _batch():
-    return (one_hot(STATES, 4), np.array(ACTIONS), np.array(REWARDS, dtype=np.float32), one_hot(NEXT_STATES, 4),
-            np.array(NEXT_ACTIONS), np.array(DONE))
+    return (
+        one_hot(STATES, 4),
+        np.array(ACTIONS),
+        np.array(REWARDS, dtype=np.float32),
+        one_hot(NEXT_STATES, 4),
+        np.array(NEXT_ACTIONS),
+        np.array(DONE),
+    )
 
 
 def _checked(name, result):
     loss, losses = result
     if tuple(losses.shape) != (3,) or loss.dim() != 0:
-        raise CheckFailure(f"{name} returns (loss, losses) with the wrong shapes.",
-                           expected="losses (3,) for a batch of 3 and a scalar loss",
-                           got=f"losses {tuple(losses.shape)}, loss {tuple(loss.shape)}", hint=SHAPE_HINT)
-    assert_close(loss.item(), losses.mean().item(), what=f"{name}: loss", tolerance=TOLERANCE,
-                 hint="loss = losses.mean()")
+        raise CheckFailure(
+            f"{name} returns (loss, losses) with the wrong shapes.",
+            expected="losses (3,) for a batch of 3 and a scalar loss",
+            got=f"losses {tuple(losses.shape)}, loss {tuple(loss.shape)}",
+            hint=SHAPE_HINT,
+        )
+    assert_close(
+        loss.item(), losses.mean().item(), what=f"{name}: loss", tolerance=TOLERANCE, hint="loss = losses.mean()"
+    )
     return losses
 
 
 def _sarsa(compute_sarsa_loss, network, done=DONE):
     states, actions, rewards, next_states, next_actions, _ = _batch()
     with runtime_errors_fail("compute_sarsa_loss raised an error on a batch of 3.", SHAPE_HINT):
-        result = compute_sarsa_loss(network, states, actions, rewards, next_states, next_actions, np.array(done),
-                                    gamma=GAMMA)
+        result = compute_sarsa_loss(
+            network, states, actions, rewards, next_states, next_actions, np.array(done), gamma=GAMMA
+        )
     return _checked("compute_sarsa_loss", result)
 
 
@@ -71,14 +85,20 @@ def _assert_prediction_only_gradient(network, losses, targets_hint):
     losses.mean().backward()
     grad = network.table.grad
     predicted = {(s, a) for s, a in zip(STATES, ACTIONS)}
-    leaked = [(s, a) for s in range(4) for a in range(3)
-              if (s, a) not in predicted and grad is not None and abs(grad[s, a].item()) > TOLERANCE]
+    leaked = [
+        (s, a)
+        for s in range(4)
+        for a in range(3)
+        if (s, a) not in predicted and grad is not None and abs(grad[s, a].item()) > TOLERANCE
+    ]
     if grad is None or leaked:
         raise CheckFailure(
             "The gradient reached Q-values of the next states: the target was not treated as a constant."
-            if leaked else "No gradient reached Q(s, a).",
+            if leaked
+            else "No gradient reached Q(s, a).",
             expected="gradient only on the entries Q(s_i, a_i) of the batch",
-            got=f"gradient on {leaked}" if leaked else "no gradient at all", hint=targets_hint,
+            got=f"gradient on {leaked}" if leaked else "no gradient at all",
+            hint=targets_hint,
         )
 
 
@@ -90,28 +110,42 @@ def sarsa_losses_exact(compute_sarsa_loss):
     """SARSA bootstraps from Q(s', a') for the action actually taken next"""
     losses = _sarsa(compute_sarsa_loss, TableQNetwork(TABLE)).detach()
     if np.allclose(losses.numpy(), Q_LEARNING_LOSSES, atol=1e-4):
-        raise CheckFailure("These are Q-learning losses: the target used max_a' Q(s', a').",
-                           expected=SARSA_LOSSES, got=losses.tolist(),
-                           hint="SARSA's target is r + gamma * Q(s', a') with a' = next_actions, the action the "
-                           "policy actually took; that is the whole difference from Q-learning")
-    assert_close(losses, SARSA_LOSSES, what="SARSA losses on the hand example", tolerance=TOLERANCE,
-                 hint="target = r + gamma * Q(s', next_actions), just r where is_done; losses = (Q(s, a) - target) ** 2")
+        raise CheckFailure(
+            "These are Q-learning losses: the target used max_a' Q(s', a').",
+            expected=SARSA_LOSSES,
+            got=losses.tolist(),
+            hint="SARSA's target is r + gamma * Q(s', a') with a' = next_actions, the action the "
+            "policy actually took; that is the whole difference from Q-learning",
+        )
+    assert_close(
+        losses,
+        SARSA_LOSSES,
+        what="SARSA losses on the hand example",
+        tolerance=TOLERANCE,
+        hint="target = r + gamma * Q(s', next_actions), just r where is_done; losses = (Q(s, a) - target) ** 2",
+    )
 
 
 @check(ASSIGNMENT, cell="test_compute_sarsa_loss")
 def sarsa_masks_terminal(compute_sarsa_loss):
     """is_done cuts the bootstrap: every target is just r when all transitions are terminal"""
     losses = _sarsa(compute_sarsa_loss, TableQNetwork(TABLE), done=[True, True, True]).detach()
-    assert_close(losses, [1.0, 6.25, 16.0], what="SARSA losses when every transition is terminal", tolerance=TOLERANCE,
-                 hint="where is_done the target is the reward alone: torch.where(is_done, rewards, bootstrapped)")
+    assert_close(
+        losses,
+        [1.0, 6.25, 16.0],
+        what="SARSA losses when every transition is terminal",
+        tolerance=TOLERANCE,
+        hint="where is_done the target is the reward alone: torch.where(is_done, rewards, bootstrapped)",
+    )
 
 
 @check(ASSIGNMENT, cell="test_compute_sarsa_loss")
 def sarsa_target_carries_no_gradient(compute_sarsa_loss):
     """no gradient flows through the SARSA target"""
     network = TableQNetwork(TABLE)
-    _assert_prediction_only_gradient(network, _sarsa(compute_sarsa_loss, network),
-                                     "compute Q(s', a') under torch.no_grad() or .detach() it")
+    _assert_prediction_only_gradient(
+        network, _sarsa(compute_sarsa_loss, network), "compute Q(s', a') under torch.no_grad() or .detach() it"
+    )
 
 
 # ---------------------------------------------------------------- compute_expected_sarsa_loss
@@ -121,30 +155,48 @@ def sarsa_target_carries_no_gradient(compute_sarsa_loss):
 def expected_sarsa_losses_exact(compute_expected_sarsa_loss):
     """expected SARSA averages Q(s', .) over the epsilon-greedy policy (epsilon 0.3)"""
     losses = _expected_sarsa(compute_expected_sarsa_loss, TableQNetwork(TABLE), EPSILON).detach()
-    assert_close(losses, EXPECTED_SARSA_LOSSES, what="expected SARSA losses (epsilon 0.3) on the hand example",
-                 tolerance=TOLERANCE, hint="the policy gives epsilon / n_actions to every action and 1 - epsilon "
-                 "MORE to the greedy one, so the greedy action's weight is 1 - epsilon + epsilon / n_actions; "
-                 "target = r + gamma * sum_a pi(a | s') Q(s', a)")
+    assert_close(
+        losses,
+        EXPECTED_SARSA_LOSSES,
+        what="expected SARSA losses (epsilon 0.3) on the hand example",
+        tolerance=TOLERANCE,
+        hint="the policy gives epsilon / n_actions to every action and 1 - epsilon "
+        "MORE to the greedy one, so the greedy action's weight is 1 - epsilon + epsilon / n_actions; "
+        "target = r + gamma * sum_a pi(a | s') Q(s', a)",
+    )
 
 
 @check(ASSIGNMENT, cell="test_compute_expected_sarsa_loss")
 def expected_sarsa_limits(compute_expected_sarsa_loss):
     """epsilon 0 gives Q-learning's target; epsilon 1 the mean over actions"""
     greedy = _expected_sarsa(compute_expected_sarsa_loss, TableQNetwork(TABLE), 0.0).detach()
-    assert_close(greedy, Q_LEARNING_LOSSES, what="expected SARSA losses at epsilon 0 (must equal Q-learning's)",
-                 tolerance=TOLERANCE, hint="with epsilon 0 the policy is greedy, so the expectation is the max")
+    assert_close(
+        greedy,
+        Q_LEARNING_LOSSES,
+        what="expected SARSA losses at epsilon 0 (must equal Q-learning's)",
+        tolerance=TOLERANCE,
+        hint="with epsilon 0 the policy is greedy, so the expectation is the max",
+    )
     uniform = _expected_sarsa(compute_expected_sarsa_loss, TableQNetwork(TABLE), 1.0).detach()
     # epsilon 1: E = mean Q(s'): s1 -> 1, s3 -> 0.5; targets 1.5 and -1.75; errors 0.5, 2.25
-    assert_close(uniform, [0.25, 5.0625, 16.0], what="expected SARSA losses at epsilon 1 (uniform policy)",
-                 tolerance=TOLERANCE, hint="with epsilon 1 every action has probability 1 / n_actions")
+    assert_close(
+        uniform,
+        [0.25, 5.0625, 16.0],
+        what="expected SARSA losses at epsilon 1 (uniform policy)",
+        tolerance=TOLERANCE,
+        hint="with epsilon 1 every action has probability 1 / n_actions",
+    )
 
 
 @check(ASSIGNMENT, cell="test_compute_expected_sarsa_loss")
 def expected_sarsa_target_carries_no_gradient(compute_expected_sarsa_loss):
     """no gradient flows through the expected SARSA target"""
     network = TableQNetwork(TABLE)
-    _assert_prediction_only_gradient(network, _expected_sarsa(compute_expected_sarsa_loss, network, EPSILON),
-                                     "compute the expectation under torch.no_grad()")
+    _assert_prediction_only_gradient(
+        network,
+        _expected_sarsa(compute_expected_sarsa_loss, network, EPSILON),
+        "compute the expectation under torch.no_grad()",
+    )
 
 
 # ---------------------------------------------------------------- CliffWalking: the behaviour
@@ -215,22 +267,32 @@ def _assert_on_policy_behaviour(train_cliffwalking, CliffWalkingConfig, algorith
         raise CheckFailure(
             f"Trained with your loss ({config.n_episodes} episodes, epsilon {config.epsilon}, seed 0), {name} "
             "learned the 13-step path along the cliff edge: that is Q-learning's answer.",
-            expected=safe, got=f"{_cells(path)} (13 steps)",
-            hint=f"the target ignores the exploration the agent really does: {target_hint}")
+            expected=safe,
+            got=f"{_cells(path)} (13 steps)",
+            hint=f"the target ignores the exploration the agent really does: {target_hint}",
+        )
     if info.kind != "safe":
-        got = (f"a path that does not reach G: {_cells(path)}" if info.kind == "fails"
-               else f"{info.n_steps} steps with {info.edge_cells} cells on the edge: {_cells(path)}")
+        got = (
+            f"a path that does not reach G: {_cells(path)}"
+            if info.kind == "fails"
+            else f"{info.n_steps} steps with {info.edge_cells} cells on the edge: {_cells(path)}"
+        )
         raise CheckFailure(
             f"Trained with your loss ({config.n_episodes} episodes, epsilon {config.epsilon}, seed 0), {name}'s "
-            "greedy policy does not take a safe path from S to G.", expected=safe, got=got,
-            hint=f"if the checks of the loss above pass, look at its target once more: {target_hint}")
+            "greedy policy does not take a safe path from S to G.",
+            expected=safe,
+            got=got,
+            hint=f"if the checks of the loss above pass, look at its target once more: {target_hint}",
+        )
     q_learning_mean = _q_learning_mean_reward(train_cliffwalking, config)
     if np.mean(rewards) <= q_learning_mean:
         raise CheckFailure(
             f"{name} took the safe path but did not earn more reward per training episode than Q-learning "
             "(same settings and seed).",
             expected=f"a mean reward per training episode above Q-learning's {q_learning_mean:.1f}",
-            got=f"{np.mean(rewards):.1f}", hint=target_hint)
+            got=f"{np.mean(rewards):.1f}",
+            hint=target_hint,
+        )
 
 
 # The two behavioural checks. Each trains the student's method with the notebook's train_cliffwalking and
@@ -247,9 +309,14 @@ def sarsa_takes_the_safe_path(train_cliffwalking, CliffWalkingConfig, compute_sa
     # path is safe in 48 (usually the 17-step top row; seed 28 came down at column 9 and walked two edge cells,
     # seed 40 loops). Mean reward per training episode -40.1 vs Q-learning's -60.8, higher in 50/50 (smallest
     # margin 5.6). Seed 0 passes, and the bank's alternative (gather + detach) reproduces its run bit for bit.
-    _assert_on_policy_behaviour(train_cliffwalking, CliffWalkingConfig, "sarsa", "SARSA",
-                                "SARSA's target is r + gamma * Q(s', next_actions), the action actually taken next "
-                                "(exploration included), not max_a' Q(s', a')")
+    _assert_on_policy_behaviour(
+        train_cliffwalking,
+        CliffWalkingConfig,
+        "sarsa",
+        "SARSA",
+        "SARSA's target is r + gamma * Q(s', next_actions), the action actually taken next "
+        "(exploration included), not max_a' Q(s', a')",
+    )
 
 
 @check(ASSIGNMENT, cell="test_expected_sarsa_on_cliffwalking", slow=True)
@@ -259,9 +326,14 @@ def expected_sarsa_takes_the_safe_path(train_cliffwalking, CliffWalkingConfig, c
     # the 15-step road along row 1). Mean reward per training episode -33.4 vs Q-learning's -60.8, higher in
     # 50/50 (smallest margin 16.8). Correct variants (the bank's policy-as-a-mixture; eps * mean + (1 - eps) * max
     # with a (1 - done) mask) reproduce the seed-0 run bit for bit.
-    _assert_on_policy_behaviour(train_cliffwalking, CliffWalkingConfig, "expected_sarsa", "expected SARSA",
-                                "expected SARSA's target averages Q(s', .) over the epsilon-greedy policy with the "
-                                "epsilon it is given; a greedy average (the max) is Q-learning's target")
+    _assert_on_policy_behaviour(
+        train_cliffwalking,
+        CliffWalkingConfig,
+        "expected_sarsa",
+        "expected SARSA",
+        "expected SARSA's target averages Q(s', .) over the epsilon-greedy policy with the "
+        "epsilon it is given; a greedy average (the max) is Q-learning's target",
+    )
 
 
 # ---------------------------------------------------------------- deep SARSA on CartPole: the loop and the gate
@@ -273,12 +345,23 @@ def deep_sarsa_loop_bootstraps_through_truncation(train_deep_sarsa, Config, comp
     # EndlessProbe: reward +1 forever, cut by a time limit after every step. With gamma 0.9 the true
     # Q is 1 / (1 - 0.9) = 10 (the reference reaches 10.00 in 300 steps); a loss that cuts the
     # bootstrap where it should not, or a loop that treats truncation as terminal, learns Q = 1.
-    config = Config(env_id=ENDLESS_PROBE_ID, total_steps=300, hidden_dims=(16,), learning_rate=1e-2, gamma=0.9,
-                    eps_start=0.0, eps_end=0.0, eval_every=10**9)
+    config = Config(
+        env_id=ENDLESS_PROBE_ID,
+        total_steps=300,
+        hidden_dims=(16,),
+        learning_rate=1e-2,
+        gamma=0.9,
+        eps_start=0.0,
+        eps_end=0.0,
+        eval_every=10**9,
+    )
     assert_bootstraps_through_truncation(
-        train_deep_sarsa, config, hint="the loop passes is_done = terminated, never `terminated or truncated`, and "
+        train_deep_sarsa,
+        config,
+        hint="the loop passes is_done = terminated, never `terminated or truncated`, and "
         "compute_sarsa_loss must bootstrap from Q(s', a') wherever is_done is False: a truncated episode did not "
-        "end, so its last transition still bootstraps")
+        "end, so its last transition still bootstraps",
+    )
 
 
 # The reward gate. Threshold, budget and calibration: autograder/gates.py (GATES["06_sarsa"]) and
@@ -289,16 +372,29 @@ def deep_sarsa_loop_bootstraps_through_truncation(train_deep_sarsa, Config, comp
 # the student's function for the test cell and the mutant bank; train_deep_sarsa calls it by its global name.
 @check(ASSIGNMENT, cell="test_deep_sarsa_gate", slow=True)
 def deep_sarsa_gate(train_deep_sarsa, compute_sarsa_loss):
-    """trained with your compute_sarsa_loss (seed 0, at most 20 000 steps), the greedy policy averages >= 100 over 100 episodes"""
+    """trained with your compute_sarsa_loss (seed 0, at most 20 000 steps), the greedy policy averages >= 100 over 100 episodes"""  # noqa: E501 (a check's description is one line)
     assert_passes_gate(GATES[ASSIGNMENT], train_deep_sarsa)
 
 
 check_compute_sarsa_loss = CellChecks(ASSIGNMENT, "test_compute_sarsa_loss", "compute_sarsa_loss")
-check_compute_expected_sarsa_loss = CellChecks(ASSIGNMENT, "test_compute_expected_sarsa_loss", "compute_expected_sarsa_loss")
-check_sarsa_on_cliffwalking = CellChecks(ASSIGNMENT, "test_sarsa_on_cliffwalking", "train_cliffwalking", "CliffWalkingConfig",
-                                         "compute_sarsa_loss")
-check_expected_sarsa_on_cliffwalking = CellChecks(ASSIGNMENT, "test_expected_sarsa_on_cliffwalking", "train_cliffwalking",
-                                                  "CliffWalkingConfig", "compute_expected_sarsa_loss")
+check_compute_expected_sarsa_loss = CellChecks(
+    ASSIGNMENT, "test_compute_expected_sarsa_loss", "compute_expected_sarsa_loss"
+)
+check_sarsa_on_cliffwalking = CellChecks(
+    ASSIGNMENT, "test_sarsa_on_cliffwalking", "train_cliffwalking", "CliffWalkingConfig", "compute_sarsa_loss"
+)
+check_expected_sarsa_on_cliffwalking = CellChecks(
+    ASSIGNMENT,
+    "test_expected_sarsa_on_cliffwalking",
+    "train_cliffwalking",
+    "CliffWalkingConfig",
+    "compute_expected_sarsa_loss",
+)
 check_train_deep_sarsa_bootstraps_through_truncation = CellChecks(
-    ASSIGNMENT, "test_train_deep_sarsa_bootstraps_through_truncation", "train_deep_sarsa", "Config", "compute_sarsa_loss")
+    ASSIGNMENT,
+    "test_train_deep_sarsa_bootstraps_through_truncation",
+    "train_deep_sarsa",
+    "Config",
+    "compute_sarsa_loss",
+)
 check_deep_sarsa_gate = CellChecks(ASSIGNMENT, "test_deep_sarsa_gate", "train_deep_sarsa", "compute_sarsa_loss")

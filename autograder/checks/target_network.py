@@ -16,6 +16,7 @@ Double DQN: the online network picks a' = argmax Q(s', .), the target network ev
   s'=1: a'=0, Q-(1, 0) = 5 -> 3.5;  s'=3: a'=1, Q-(3, 1) = -3 -> -2.5 (vanilla DQN: -1.5);
   done -> 2;  s'=0: a'=1, Q-(0, 1) = 1 -> -2.4.   Targets [3.5, -2.5, 2, -2.4].
 """
+
 import copy
 
 import numpy as np
@@ -39,8 +40,10 @@ MSE_LOSSES = [2.25, 4.0, 9.0, 0.16]
 HUBER_LOSSES = [1.0, 1.5, 2.5, 0.08]
 TD_ERRORS = [-1.5, 2.0, -3.0, 0.4]  # Q(s, a) - target
 DOUBLE_DQN_TARGETS = [3.5, -2.5, 2.0, -2.4]
-SHAPE_HINT = ("Q(s, a) and the target must both be [batch]: a [batch, 1] tensor against a [batch] one "
-              "broadcasts to [batch, batch]; take max over dim=1 and squeeze after gather")
+SHAPE_HINT = (
+    "Q(s, a) and the target must both be [batch]: a [batch, 1] tensor against a [batch] one "
+    "broadcasts to [batch, batch]; take max over dim=1 and squeeze after gather"
+)
 
 
 def _networks():
@@ -48,17 +51,28 @@ def _networks():
 
 
 def _batch():
-    return one_hot(STATES, 4), np.array(ACTIONS), np.array(REWARDS, dtype=np.float32), one_hot(NEXT_STATES, 4), np.array(DONE)
+    return (
+        one_hot(STATES, 4),
+        np.array(ACTIONS),
+        np.array(REWARDS, dtype=np.float32),
+        one_hot(NEXT_STATES, 4),
+        np.array(DONE),
+    )
 
 
 def _loss_with_target(compute_td_loss_with_target, network, target_network, loss_type):
     states, actions, rewards, next_states, done = _batch()
     with runtime_errors_fail("compute_td_loss_with_target raised an error on a batch of 4.", SHAPE_HINT):
-        loss, losses = compute_td_loss_with_target(network, target_network, states, actions, rewards, next_states,
-                                                   done, gamma=GAMMA, loss_type=loss_type)
+        loss, losses = compute_td_loss_with_target(
+            network, target_network, states, actions, rewards, next_states, done, gamma=GAMMA, loss_type=loss_type
+        )
     if tuple(losses.shape) != (4,) or loss.dim() != 0:
-        raise CheckFailure("Wrong output shapes.", expected="losses (4,) and a scalar loss",
-                           got=f"losses {tuple(losses.shape)}, loss {tuple(loss.shape)}", hint=SHAPE_HINT)
+        raise CheckFailure(
+            "Wrong output shapes.",
+            expected="losses (4,) and a scalar loss",
+            got=f"losses {tuple(losses.shape)}, loss {tuple(loss.shape)}",
+            hint=SHAPE_HINT,
+        )
     return loss, losses
 
 
@@ -69,22 +83,42 @@ def _loss_with_target(compute_td_loss_with_target, network, target_network, loss
 def target_loss_uses_target_network(compute_td_loss_with_target):
     """the bootstrap value max_a' Q-(s', a') comes from the target network (exact MSE losses)"""
     loss, losses = _loss_with_target(compute_td_loss_with_target, *_networks(), "mse")
-    assert_close(losses.detach(), MSE_LOSSES, what="losses (loss_type='mse') on the hand example", tolerance=TOLERANCE,
-                 hint="target = r + gamma * target_network(next_states).max(dim=1).values, just r where is_done; "
-                 "the ONLINE network only gives Q(s, a)")
-    assert_close(loss.item(), np.mean(MSE_LOSSES), what="loss = losses.mean()", tolerance=TOLERANCE,
-                 hint="loss is the mean of the per-sample losses (no regulariser in this notebook)")
+    assert_close(
+        losses.detach(),
+        MSE_LOSSES,
+        what="losses (loss_type='mse') on the hand example",
+        tolerance=TOLERANCE,
+        hint="target = r + gamma * target_network(next_states).max(dim=1).values, just r where is_done; "
+        "the ONLINE network only gives Q(s, a)",
+    )
+    assert_close(
+        loss.item(),
+        np.mean(MSE_LOSSES),
+        what="loss = losses.mean()",
+        tolerance=TOLERANCE,
+        hint="loss is the mean of the per-sample losses (no regulariser in this notebook)",
+    )
 
 
 @check(ASSIGNMENT, cell="test_compute_td_loss_with_target")
 def target_loss_huber(compute_td_loss_with_target):
     """loss_type='huber' gives per-sample smooth L1 losses"""
     loss, losses = _loss_with_target(compute_td_loss_with_target, *_networks(), "huber")
-    assert_close(losses.detach(), HUBER_LOSSES, what="losses (loss_type='huber') on the hand example",
-                 tolerance=TOLERANCE, hint="F.smooth_l1_loss(prediction, target, reduction='none'): "
-                 "0.5 * d**2 where |d| < 1, else |d| - 0.5; reduction='none' keeps one loss per sample")
-    assert_close(loss.item(), np.mean(HUBER_LOSSES), what="Huber loss = losses.mean()", tolerance=TOLERANCE,
-                 hint="loss is the mean of the per-sample losses")
+    assert_close(
+        losses.detach(),
+        HUBER_LOSSES,
+        what="losses (loss_type='huber') on the hand example",
+        tolerance=TOLERANCE,
+        hint="F.smooth_l1_loss(prediction, target, reduction='none'): "
+        "0.5 * d**2 where |d| < 1, else |d| - 0.5; reduction='none' keeps one loss per sample",
+    )
+    assert_close(
+        loss.item(),
+        np.mean(HUBER_LOSSES),
+        what="Huber loss = losses.mean()",
+        tolerance=TOLERANCE,
+        hint="loss is the mean of the per-sample losses",
+    )
 
 
 @check(ASSIGNMENT, cell="test_compute_td_loss_with_target")
@@ -96,7 +130,8 @@ def target_loss_gradients(compute_td_loss_with_target):
     target_grad = target_network.table.grad
     if target_grad is not None and target_grad.abs().max().item() > 0:
         raise CheckFailure(
-            "The target network received gradients.", expected="target_network.table.grad is None (or zero)",
+            "The target network received gradients.",
+            expected="target_network.table.grad is None (or zero)",
             got=target_grad.tolist(),
             hint="compute the target under torch.no_grad() (or .detach() it): the target network is only "
             "changed by hard_update / soft_update, never by the optimizer",
@@ -105,8 +140,13 @@ def target_loss_gradients(compute_td_loss_with_target):
     for state, action, error in zip(STATES, ACTIONS, TD_ERRORS):
         expected[state, action] += 2 * error / len(STATES)
     got = network.table.grad
-    assert_close(np.zeros((4, 2)) if got is None else got, expected, what="the online network's gradient",
-                 tolerance=TOLERANCE, hint="only the prediction Q(s, a) = network(states)[range, actions] carries gradient")
+    assert_close(
+        np.zeros((4, 2)) if got is None else got,
+        expected,
+        what="the online network's gradient",
+        tolerance=TOLERANCE,
+        hint="only the prediction Q(s, a) = network(states)[range, actions] carries gradient",
+    )
 
 
 # ---------------------------------------------------------------- hard_update / soft_update
@@ -127,28 +167,36 @@ def _with_running_stats(network, seed):
 
 
 def _update_error(function, *arguments):
-    with runtime_errors_fail(f"{function.__name__} raised an error.",
-                             "in-place changes to parameters that require grad must run under torch.no_grad() "
-                             "(use target_param.copy_(...) or .mul_()/.add_() inside `with torch.no_grad():`)"):
+    with runtime_errors_fail(
+        f"{function.__name__} raised an error.",
+        "in-place changes to parameters that require grad must run under torch.no_grad() "
+        "(use target_param.copy_(...) or .mul_()/.add_() inside `with torch.no_grad():`)",
+    ):
         function(*arguments)
 
 
 def _assert_independent(target_network, network, name):
     """The two networks share no storage, and the target's tensors are autograd leaves."""
-    shared = [n for (n, t), s in zip(target_network.state_dict().items(), network.state_dict().values())
-              if t.data_ptr() == s.data_ptr()]
+    shared = [
+        n
+        for (n, t), s in zip(target_network.state_dict().items(), network.state_dict().values())
+        if t.data_ptr() == s.data_ptr()
+    ]
     if shared:
         raise CheckFailure(
             f"After {name}, the target network shares tensors with the online network.",
-            expected="separate tensors (a copy of the values)", got=f"shared: {shared}",
+            expected="separate tensors (a copy of the values)",
+            got=f"shared: {shared}",
             hint="`target_param.data = param.data` makes them the same tensor, so the target moves with every "
             "optimizer step; copy the values instead: target_param.copy_(param) under torch.no_grad()",
         )
     non_leaves = [n for n, p in target_network.named_parameters() if p.grad_fn is not None]
     if non_leaves:
         raise CheckFailure(
-            f"After {name}, target parameters are part of an autograd graph.", expected="leaf tensors (grad_fn None)",
-            got=f"non-leaf: {non_leaves}", hint="do the update under torch.no_grad()",
+            f"After {name}, target parameters are part of an autograd graph.",
+            expected="leaf tensors (grad_fn None)",
+            got=f"non-leaf: {non_leaves}",
+            hint="do the update under torch.no_grad()",
         )
 
 
@@ -157,12 +205,16 @@ def hard_update_copies_everything(hard_update):
     """hard_update copies all parameters and buffers into the target network"""
     network, target_network = _with_running_stats(_small_network(0), 0), _with_running_stats(_small_network(1), 5)
     _update_error(hard_update, target_network, network)
-    differing = [n for (n, t), s in zip(target_network.state_dict().items(), network.state_dict().values())
-                 if not torch.equal(t, s)]
+    differing = [
+        n
+        for (n, t), s in zip(target_network.state_dict().items(), network.state_dict().values())
+        if not torch.equal(t, s)
+    ]
     if differing:
         raise CheckFailure(
             "After hard_update the target network differs from the online network.",
-            expected="every entry of state_dict() equal", got=f"different: {differing}",
+            expected="every entry of state_dict() equal",
+            got=f"different: {differing}",
             hint="target_network.load_state_dict(network.state_dict()) copies parameters AND buffers (such as "
             "BatchNorm's running mean); a loop over .parameters() misses the buffers, and rebinding a local "
             "name (target_network = network) changes nothing outside the function",
@@ -180,9 +232,12 @@ def hard_update_makes_an_independent_copy(hard_update):
         for parameter in network.parameters():
             parameter.add_(1.0)
     if not all(torch.equal(before[n], t) for n, t in target_network.state_dict().items()):
-        raise CheckFailure("Changing the online network changed the target network.",
-                           expected="the target keeps the copied values", got="it moved too",
-                           hint="copy values (load_state_dict or copy_), do not share tensors")
+        raise CheckFailure(
+            "Changing the online network changed the target network.",
+            expected="the target keeps the copied values",
+            got="it moved too",
+            hint="copy values (load_state_dict or copy_), do not share tensors",
+        )
 
 
 @check(ASSIGNMENT, cell="test_soft_update")
@@ -194,9 +249,12 @@ def soft_update_is_polyak(soft_update):
     parameter_objects = [id(p) for p in target_network.parameters()]
     _update_error(soft_update, target_network, network, 0.25)
     if [id(p) for p in target_network.parameters()] != parameter_objects:
-        raise CheckFailure("soft_update replaced the target's parameter objects.", expected="updated in place",
-                           got="new Parameter objects", hint="an optimizer or other code may hold the old ones: "
-                           "update in place with .copy_() or .mul_().add_()")
+        raise CheckFailure(
+            "soft_update replaced the target's parameter objects.",
+            expected="updated in place",
+            got="new Parameter objects",
+            hint="an optimizer or other code may hold the old ones: update in place with .copy_() or .mul_().add_()",
+        )
     for online, target, after in zip(online_before, target_before, target_network.parameters()):
         expected = 0.25 * online + 0.75 * target
         if not torch.allclose(after.detach(), expected, atol=TOLERANCE):
@@ -208,8 +266,12 @@ def soft_update_is_polyak(soft_update):
                 hint="target_param.mul_(1 - tau).add_(tau * online_param) under torch.no_grad()",
             )
     if any(not torch.equal(a, p) for a, p in zip(online_before, network.parameters())):
-        raise CheckFailure("soft_update changed the online network.", expected="online parameters untouched",
-                           got="changed", hint="only the target network's parameters are written")
+        raise CheckFailure(
+            "soft_update changed the online network.",
+            expected="online parameters untouched",
+            got="changed",
+            hint="only the target network's parameters are written",
+        )
     _assert_independent(target_network, network, "soft_update")
 
 
@@ -220,12 +282,20 @@ def soft_update_with_tau_one_copies(soft_update):
     target_before = [p.detach().clone() for p in target_network.parameters()]
     _update_error(soft_update, target_network, network, 0.0)
     if not all(torch.allclose(a, p, atol=TOLERANCE) for a, p in zip(target_before, target_network.parameters())):
-        raise CheckFailure("soft_update with tau = 0 changed the target network.", expected="no change",
-                           got="changed", hint="target = tau * online + (1 - tau) * target")
+        raise CheckFailure(
+            "soft_update with tau = 0 changed the target network.",
+            expected="no change",
+            got="changed",
+            hint="target = tau * online + (1 - tau) * target",
+        )
     _update_error(soft_update, target_network, network, 1.0)
     if not all(torch.allclose(t, p, atol=TOLERANCE) for t, p in zip(target_network.parameters(), network.parameters())):
-        raise CheckFailure("soft_update with tau = 1 did not copy the online network.", expected="target == online",
-                           got="different", hint="target = tau * online + (1 - tau) * target")
+        raise CheckFailure(
+            "soft_update with tau = 1 did not copy the online network.",
+            expected="target == online",
+            got="different",
+            hint="target = tau * online + (1 - tau) * target",
+        )
     _assert_independent(target_network, network, "soft_update(tau=1)")
 
 
@@ -239,18 +309,28 @@ def double_dqn_targets_exact(compute_double_dqn_targets):
     _, _, rewards, next_states, done = _batch()
     targets = compute_double_dqn_targets(network, target_network, rewards, next_states, done, gamma=GAMMA)
     if tuple(targets.shape) != (4,):
-        raise CheckFailure("The targets must be one number per transition.", expected="shape (4,)",
-                           got=f"shape {tuple(targets.shape)}", hint=SHAPE_HINT)
+        raise CheckFailure(
+            "The targets must be one number per transition.",
+            expected="shape (4,)",
+            got=f"shape {tuple(targets.shape)}",
+            hint=SHAPE_HINT,
+        )
     got = targets.detach()
     if abs(got[1].item() + 1.5) < 1e-4:
         raise CheckFailure(
             "These are vanilla DQN targets: the target network both picked and evaluated a'.",
-            expected=DOUBLE_DQN_TARGETS, got=got.tolist(),
+            expected=DOUBLE_DQN_TARGETS,
+            got=got.tolist(),
             hint="a' = network(next_states).argmax(dim=1) (the ONLINE network picks), then "
             "target_network(next_states).gather(1, a'[:, None]).squeeze(1) evaluates it",
         )
-    assert_close(got, DOUBLE_DQN_TARGETS, what="Double DQN targets on the hand example", tolerance=TOLERANCE,
-                 hint="r + gamma * Q-(s', argmax_a Q(s', a)), just r where is_done")
+    assert_close(
+        got,
+        DOUBLE_DQN_TARGETS,
+        what="Double DQN targets on the hand example",
+        tolerance=TOLERANCE,
+        hint="r + gamma * Q-(s', argmax_a Q(s', a)), just r where is_done",
+    )
 
 
 @check(ASSIGNMENT, cell="test_compute_double_dqn_targets")
@@ -260,8 +340,12 @@ def double_dqn_targets_carry_no_gradient(compute_double_dqn_targets):
     _, _, rewards, next_states, done = _batch()
     targets = compute_double_dqn_targets(network, target_network, rewards, next_states, done, gamma=GAMMA)
     if targets.requires_grad:
-        raise CheckFailure("The Double DQN targets require grad.", expected="targets.requires_grad == False",
-                           got="True", hint="compute them under torch.no_grad(): targets are fixed labels")
+        raise CheckFailure(
+            "The Double DQN targets require grad.",
+            expected="targets.requires_grad == False",
+            got="True",
+            hint="compute them under torch.no_grad(): targets are fixed labels",
+        )
 
 
 # ---------------------------------------------------------------- conv_output_size / ConvQNetwork
@@ -276,7 +360,9 @@ def conv_output_size_values(conv_output_size):
     if got != expected or not all(isinstance(size, int) for size in got):
         raise CheckFailure(
             "conv_output_size gives wrong sizes for (size[, kernel_size, stride]) = "
-            f"{[arguments for arguments, _ in cases]}.", expected=expected, got=got,
+            f"{[arguments for arguments, _ in cases]}.",
+            expected=expected,
+            got=got,
             hint="(size - (kernel_size - 1) - 1) // stride + 1, an int: integer division, and do not forget the + 1",
         )
 
@@ -286,15 +372,21 @@ def conv_network_shapes(ConvQNetwork):
     """ConvQNetwork maps images (batch, channels, height, width) to Q-values (batch, n_actions)"""
     for channels, height, width, n_actions in [(3, 40, 90, 2), (1, 84, 84, 4), (4, 64, 48, 3)]:
         torch.manual_seed(0)
-        with runtime_errors_fail(f"ConvQNetwork({channels}, {height}, {width}, {n_actions}) fails on a batch of 5 images.",
-                                 "the Linear head's input size is conv_output_size applied three times to the width, times "
-                                 "three times to the height, times the last conv's channels (32); flatten with x.flatten(1) "
-                                 "(note height != width here)"):
+        with runtime_errors_fail(
+            f"ConvQNetwork({channels}, {height}, {width}, {n_actions}) fails on a batch of 5 images.",
+            "the Linear head's input size is conv_output_size applied three times to the width, times "
+            "three times to the height, times the last conv's channels (32); flatten with x.flatten(1) "
+            "(note height != width here)",
+        ):
             network = ConvQNetwork(channels, height, width, n_actions)
             q_values = network(torch.rand(5, channels, height, width))
         if tuple(q_values.shape) != (5, n_actions):
-            raise CheckFailure("ConvQNetwork's output has the wrong shape.", expected=f"(5, {n_actions})",
-                               got=tuple(q_values.shape), hint="end with nn.Linear(linear_input_size, n_actions)")
+            raise CheckFailure(
+                "ConvQNetwork's output has the wrong shape.",
+                expected=f"(5, {n_actions})",
+                got=tuple(q_values.shape),
+                hint="end with nn.Linear(linear_input_size, n_actions)",
+            )
 
 
 # ---------------------------------------------------------------- the assembled agent and the gate
@@ -307,26 +399,54 @@ def full_agent_bootstraps_through_truncation(train_full_agent, Config, compute_d
     # Q is 1 / (1 - 0.9) = 10; the reference reaches 10.00 in 1000 steps (Double DQN and soft update
     # tau 0.1, as below; 10.00 with compute_td_loss_with_target too). A loop that stores
     # `terminated or truncated` learns Q = 1 instead.
-    config = Config(env_id=ENDLESS_PROBE_ID, total_steps=1000, hidden_dims=(16,), learning_rate=1e-2, gamma=0.9,
-                    batch_size=32, learning_starts=32, train_frequency=1, eps_start=0.0, eps_end=0.0, tau=0.1,
-                    eval_every=10**9, stop_when_solved=False)
+    config = Config(
+        env_id=ENDLESS_PROBE_ID,
+        total_steps=1000,
+        hidden_dims=(16,),
+        learning_rate=1e-2,
+        gamma=0.9,
+        batch_size=32,
+        learning_starts=32,
+        train_frequency=1,
+        eps_start=0.0,
+        eps_end=0.0,
+        tau=0.1,
+        eval_every=10**9,
+        stop_when_solved=False,
+    )
     assert_bootstraps_through_truncation(
-        train_full_agent, config, hint="store `terminated` in the replay buffer, never `terminated or truncated`: "
-        "a truncated episode did not end, so its last transition must still bootstrap")
+        train_full_agent,
+        config,
+        hint="store `terminated` in the replay buffer, never `terminated or truncated`: "
+        "a truncated episode did not end, so its last transition must still bootstrap",
+    )
 
 
 # The reward gate. Threshold, budget and calibration: autograder/gates.py (GATES["05_target_network"]).
 @check(ASSIGNMENT, cell="test_full_agent_gate", slow=True)
 def full_agent_gate(train_full_agent):
-    """trained with your functions (seed 0, at most 30 000 steps, stopping once solved), the greedy policy averages >= 475 over 100 episodes"""
+    """trained with your functions (seed 0, at most 30 000 steps, stopping once solved), the greedy policy averages >= 475 over 100 episodes"""  # noqa: E501 (a check's description is one line)
     assert_passes_gate(GATES[ASSIGNMENT], train_full_agent)
 
 
-check_train_full_agent_bootstraps_through_truncation = CellChecks(ASSIGNMENT, "test_train_full_agent_bootstraps_through_truncation", "train_full_agent", "Config", "compute_double_dqn_targets", "soft_update")
-check_full_agent_gate = CellChecks(ASSIGNMENT, "test_full_agent_gate", "train_full_agent", "compute_double_dqn_targets", "soft_update")
-check_compute_td_loss_with_target = CellChecks(ASSIGNMENT, "test_compute_td_loss_with_target", "compute_td_loss_with_target")
+check_train_full_agent_bootstraps_through_truncation = CellChecks(
+    ASSIGNMENT,
+    "test_train_full_agent_bootstraps_through_truncation",
+    "train_full_agent",
+    "Config",
+    "compute_double_dqn_targets",
+    "soft_update",
+)
+check_full_agent_gate = CellChecks(
+    ASSIGNMENT, "test_full_agent_gate", "train_full_agent", "compute_double_dqn_targets", "soft_update"
+)
+check_compute_td_loss_with_target = CellChecks(
+    ASSIGNMENT, "test_compute_td_loss_with_target", "compute_td_loss_with_target"
+)
 check_hard_update = CellChecks(ASSIGNMENT, "test_hard_update", "hard_update")
 check_soft_update = CellChecks(ASSIGNMENT, "test_soft_update", "soft_update")
-check_compute_double_dqn_targets = CellChecks(ASSIGNMENT, "test_compute_double_dqn_targets", "compute_double_dqn_targets")
+check_compute_double_dqn_targets = CellChecks(
+    ASSIGNMENT, "test_compute_double_dqn_targets", "compute_double_dqn_targets"
+)
 check_conv_output_size = CellChecks(ASSIGNMENT, "test_conv_output_size", "conv_output_size")
 check_ConvQNetwork = CellChecks(ASSIGNMENT, "test_ConvQNetwork", "ConvQNetwork")

@@ -6,14 +6,15 @@ but correct way to write the same thing, which every check must accept). tests/t
 runs them all against the solution notebook with the mutant swapped in; it also proves that
 every registered check is caught failing by at least one mutant.
 """
+
 from __future__ import annotations
 
 import importlib
 import inspect
 import pkgutil
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)

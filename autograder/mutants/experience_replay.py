@@ -1,4 +1,5 @@
 """Mutants and alternatives for notebook 03 (sample_batch, ReplayBuffer, the training loop)."""
+
 import random
 from itertools import islice
 
@@ -25,8 +26,13 @@ def sample_batch_transposed_states(replay_buffer, n_samples):
     """Stacks states and next_states along axis 1: shape (obs_dim, n) instead of (n, obs_dim)."""
     indices = np.random.randint(0, len(replay_buffer), size=n_samples)
     states, actions, rewards, next_states, terminateds = zip(*[replay_buffer[i] for i in indices])
-    return (np.stack(states, axis=1), np.array(actions), np.array(rewards),
-            np.stack(next_states, axis=1), np.array(terminateds))
+    return (
+        np.stack(states, axis=1),
+        np.array(actions),
+        np.array(rewards),
+        np.stack(next_states, axis=1),
+        np.array(terminateds),
+    )
 
 
 @mutant(A, "sample_batch", "sample_batch_returns_five_arrays")
@@ -74,9 +80,13 @@ def sample_batch_skipping_oldest(replay_buffer, n_samples):
     return np.array(states), np.array(actions), np.array(rewards), np.array(next_states), np.array(terminateds)
 
 
-SAMPLE_BATCH_CHECKS = ("sample_batch_returns_five_arrays", "sample_batch_rows_are_whole_transitions",
-                       "sample_batch_is_uniform", "sample_batch_reaches_oldest_and_newest",
-                       "sample_batch_works_with_n_equal_to_len")
+SAMPLE_BATCH_CHECKS = (
+    "sample_batch_returns_five_arrays",
+    "sample_batch_rows_are_whole_transitions",
+    "sample_batch_is_uniform",
+    "sample_batch_reaches_oldest_and_newest",
+    "sample_batch_works_with_n_equal_to_len",
+)
 
 
 @mutant(A, "sample_batch", *SAMPLE_BATCH_CHECKS)
@@ -111,9 +121,13 @@ def sample_batch_random_choices(replay_buffer, n_samples):
     """random.choices (with replacement) and explicit dtypes."""
     batch = random.choices(replay_buffer, k=n_samples)
     states, actions, rewards, next_states, terminateds = zip(*batch)
-    return (np.array(states, dtype=np.float32), np.array(actions, dtype=np.int64),
-            np.array(rewards, dtype=np.float32), np.array(next_states, dtype=np.float32),
-            np.array(terminateds, dtype=bool))
+    return (
+        np.array(states, dtype=np.float32),
+        np.array(actions, dtype=np.int64),
+        np.array(rewards, dtype=np.float32),
+        np.array(next_states, dtype=np.float32),
+        np.array(terminateds, dtype=bool),
+    )
 
 
 # ---------------------------------------------------------------- ReplayBuffer
@@ -146,8 +160,13 @@ class _Reference:
         self.size = min(self.size + 1, self.capacity)
 
     def _gather(self, indices):
-        return (self.states[indices], self.actions[indices], self.rewards[indices],
-                self.next_states[indices], self.terminateds[indices])
+        return (
+            self.states[indices],
+            self.actions[indices],
+            self.rewards[indices],
+            self.next_states[indices],
+            self.terminateds[indices],
+        )
 
     def sample(self, batch_size):
         return self._gather(self.rng.integers(0, self.size, size=batch_size))
@@ -208,7 +227,8 @@ class BufferMixingRows(_Reference):
     def sample(self, batch_size):
         state_indices = self.rng.integers(0, self.size, size=batch_size)
         states, actions, rewards, next_states, terminateds = self._gather(
-            self.rng.integers(0, self.size, size=batch_size))
+            self.rng.integers(0, self.size, size=batch_size)
+        )
         return self.states[state_indices], actions, rewards, next_states, terminateds
 
 
@@ -287,8 +307,13 @@ class BufferWithIfReset(_Reference):
 
     def sample(self, batch_size):
         indices = self.rng.choice(len(self), size=batch_size)
-        return (self.states[indices], self.actions[indices], self.rewards[indices],
-                self.next_states[indices], self.terminateds[indices])
+        return (
+            self.states[indices],
+            self.actions[indices],
+            self.rewards[indices],
+            self.next_states[indices],
+            self.terminateds[indices],
+        )
 
     def __len__(self):
         return self.capacity if self.full else self.next_index
@@ -308,9 +333,16 @@ class BufferWithStructuredArray(_Reference):
 
     def __init__(self, capacity, obs_dim, seed=None):
         self.capacity = capacity
-        self.memory = np.zeros(capacity, dtype=[("state", np.float64, obs_dim), ("action", np.int32),
-                                                ("reward", np.float64), ("next_state", np.float64, obs_dim),
-                                                ("terminated", bool)])
+        self.memory = np.zeros(
+            capacity,
+            dtype=[
+                ("state", np.float64, obs_dim),
+                ("action", np.int32),
+                ("reward", np.float64),
+                ("next_state", np.float64, obs_dim),
+                ("terminated", bool),
+            ],
+        )
         self.rng = np.random.default_rng(seed)
         self.adds = 0
 
@@ -320,9 +352,13 @@ class BufferWithStructuredArray(_Reference):
 
     def sample(self, batch_size):
         rows = self.memory[self.rng.integers(len(self), size=batch_size)]
-        return (rows["state"].astype(np.float32), rows["action"].astype(np.int64),
-                rows["reward"].astype(np.float32), rows["next_state"].astype(np.float32),
-                rows["terminated"].copy())
+        return (
+            rows["state"].astype(np.float32),
+            rows["action"].astype(np.int64),
+            rows["reward"].astype(np.float32),
+            rows["next_state"].astype(np.float32),
+            rows["terminated"].copy(),
+        )
 
     def __len__(self):
         return min(self.adds, self.capacity)
@@ -330,7 +366,12 @@ class BufferWithStructuredArray(_Reference):
 
 # ---------------------------------------------------------------- the training loop and the gate
 
-patched(A, "train_replay_dqn", "next_state, terminated)", "next_state, terminated or truncated)",
-        "train_replay_dqn_bootstraps_through_truncation", name="truncation_stored_as_terminal",
-        description="Stores `terminated or truncated` in the buffer: a time limit cuts the bootstrap.")
-
+patched(
+    A,
+    "train_replay_dqn",
+    "next_state, terminated)",
+    "next_state, terminated or truncated)",
+    "train_replay_dqn_bootstraps_through_truncation",
+    name="truncation_stored_as_terminal",
+    description="Stores `terminated or truncated` in the buffer: a time limit cuts the bootstrap.",
+)

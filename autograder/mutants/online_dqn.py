@@ -1,4 +1,5 @@
 """Mutants and alternatives for notebook 02 (online DQN)."""
+
 import math
 import random
 
@@ -27,8 +28,9 @@ def network_with_relu_head(input_dim, hidden_dims, output_dim):
 @mutant(A, "create_network", "network_layers_follow_hidden_dims")
 def network_with_fixed_sizes(input_dim, hidden_dims, output_dim):
     """Ignores hidden_dims and hard-codes two layers of 128 (the seed notebooks' sizes)."""
-    return nn.Sequential(nn.Linear(input_dim, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
-                         nn.Linear(128, output_dim))
+    return nn.Sequential(
+        nn.Linear(input_dim, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, output_dim)
+    )
 
 
 @mutant(A, "create_network", "network_is_not_linear")
@@ -85,7 +87,7 @@ def exponential_epsilon_to_zero(step, eps_start, eps_end, decay):
 @mutant(A, "exponential_epsilon", "exponential_epsilon_values")
 def exponential_epsilon_multiplicative(step, eps_start, eps_end, decay):
     """Reads decay as a per-step factor (eps_start * decay ** step), as in seed 001's agent."""
-    return float(max(eps_end, eps_start * decay ** step))
+    return float(max(eps_end, eps_start * decay**step))
 
 
 # ---------------------------------------------------------------- select_action_eps_greedy
@@ -93,10 +95,12 @@ def exponential_epsilon_multiplicative(step, eps_start, eps_end, decay):
 
 def _greedy_then(choose):
     """A selection function that computes Q under no_grad, then lets `choose(q_values, epsilon)` pick."""
+
     def select_action_eps_greedy(network, state, epsilon):
         with torch.no_grad():
             q_values = network(torch.as_tensor(np.asarray(state), dtype=torch.float32))
         return choose(q_values, epsilon)
+
     return select_action_eps_greedy
 
 
@@ -171,11 +175,14 @@ def acting_like_cleanrl(network, state, epsilon):
 # ---------------------------------------------------------------- compute_td_loss
 
 
-def _td_loss_with(target_of, pick=lambda q, actions: q[torch.arange(len(actions)), actions], convert=np.array,
-                  regularized=True):
+def _td_loss_with(
+    target_of, pick=lambda q, actions: q[torch.arange(len(actions)), actions], convert=np.array, regularized=True
+):
     """A full compute_td_loss whose target is target_of(network, rewards, next_states, is_done, gamma)."""
-    def compute_td_loss(network, states, actions, rewards, next_states, is_done, gamma=0.99,
-                        check_shapes=False, regularizer=0.1):
+
+    def compute_td_loss(
+        network, states, actions, rewards, next_states, is_done, gamma=0.99, check_shapes=False, regularizer=0.1
+    ):
         states = torch.as_tensor(convert(states), dtype=torch.float32)
         actions = torch.as_tensor(convert(actions), dtype=torch.long)
         rewards = torch.as_tensor(convert(rewards), dtype=torch.float32)
@@ -185,6 +192,7 @@ def _td_loss_with(target_of, pick=lambda q, actions: q[torch.arange(len(actions)
         losses = (predicted - target_of(network, rewards, next_states, is_done, gamma)) ** 2
         penalty = regularizer * predicted.abs().mean() if regularized else 0.0
         return losses.mean() + penalty, losses
+
     return compute_td_loss
 
 
@@ -244,29 +252,40 @@ def target_with_column_vector(network, rewards, next_states, is_done, gamma):
         return torch.where(is_done[:, None], rewards[:, None], rewards[:, None] + gamma * next_values)
 
 
-@mutant(A, "compute_td_loss", "td_losses_exact", "td_learning_finds_probe_values",
-        build=lambda target: _td_loss_with(target, pick=lambda q, actions: q[:, actions]))
+@mutant(
+    A,
+    "compute_td_loss",
+    "td_losses_exact",
+    "td_learning_finds_probe_values",
+    build=lambda target: _td_loss_with(target, pick=lambda q, actions: q[:, actions]),
+)
 def prediction_with_wrong_gather(network, rewards, next_states, is_done, gamma):
     """Picks Q(s, a) with q[:, actions], a [batch, batch] table instead of one value per row."""
     return _correct_target(network, rewards, next_states, is_done, gamma)
 
 
-@mutant(A, "compute_td_loss", "td_loss_adds_regularizer",
-        build=lambda target: _td_loss_with(target, regularized=False))
+@mutant(A, "compute_td_loss", "td_loss_adds_regularizer", build=lambda target: _td_loss_with(target, regularized=False))
 def loss_without_regularizer(network, rewards, next_states, is_done, gamma):
     """Drops the regularizer term that the exercise asks for."""
     return _correct_target(network, rewards, next_states, is_done, gamma)
 
 
-@mutant(A, "compute_td_loss", "td_loss_accepts_lists_arrays_and_tensors",
-        build=lambda target: _td_loss_with(target, convert=lambda x: torch.from_numpy(x).numpy()))
+@mutant(
+    A,
+    "compute_td_loss",
+    "td_loss_accepts_lists_arrays_and_tensors",
+    build=lambda target: _td_loss_with(target, convert=lambda x: torch.from_numpy(x).numpy()),
+)
 def inputs_through_from_numpy(network, rewards, next_states, is_done, gamma):
     """Converts inputs with torch.from_numpy, which accepts numpy arrays only."""
     return _correct_target(network, rewards, next_states, is_done, gamma)
 
 
-@alternative(A, "compute_td_loss", build=lambda target: _td_loss_with(
-    target, pick=lambda q, actions: q.gather(1, actions[:, None]).squeeze(1)))
+@alternative(
+    A,
+    "compute_td_loss",
+    build=lambda target: _td_loss_with(target, pick=lambda q, actions: q.gather(1, actions[:, None]).squeeze(1)),
+)
 def target_detached(network, rewards, next_states, is_done, gamma):
     """.detach() instead of no_grad, a multiplicative mask, and gather instead of indexing."""
     next_values = network(next_states).max(dim=1).values.detach()
@@ -275,9 +294,15 @@ def target_detached(network, rewards, next_states, is_done, gamma):
 
 # ---------------------------------------------------------------- the training loop and the gate
 
-patched(A, "train_online_dqn", "[terminated],", "[terminated or truncated],", "loop_bootstraps_through_truncation",
-        name="truncation_treated_as_terminal",
-        description="Passes `terminated or truncated` as is_done: a time limit cuts the bootstrap.")
+patched(
+    A,
+    "train_online_dqn",
+    "[terminated],",
+    "[terminated or truncated],",
+    "loop_bootstraps_through_truncation",
+    name="truncation_treated_as_terminal",
+    description="Passes `terminated or truncated` as is_done: a time limit cuts the bootstrap.",
+)
 
 
 @mutant(A, "select_action_eps_greedy", "online_dqn_gate", build=_greedy_then)

@@ -1,4 +1,5 @@
 """Mutants and alternatives for notebook 04 (prioritized replay)."""
+
 import operator
 from collections import deque
 
@@ -87,12 +88,14 @@ def softmax_via_logsumexp(xs, temp=1.0):
 
 def _sampler(probabilities_of):
     """A full sample_prioritized_batch drawing positions with probabilities_of(priorities)."""
+
     def sample_prioritized_batch(replay_buffer, n_samples):
         priorities = np.array([entry[0] for entry in replay_buffer], dtype=np.float64)
         indices = np.random.choice(len(replay_buffer), n_samples, p=probabilities_of(priorities))
         entries = [replay_buffer[i] for i in indices]
         _, states, actions, rewards, next_states, terminateds = (np.array(column) for column in zip(*entries))
         return (states, actions, rewards, next_states, terminateds), indices
+
     return sample_prioritized_batch
 
 
@@ -146,7 +149,9 @@ def batch_with_priorities_as_states(replay_buffer, n_samples):
     """Unpacks the entry one field off: the priority lands in `states`."""
     priorities = np.array([entry[0] for entry in replay_buffer], dtype=np.float64)
     indices = np.random.choice(len(replay_buffer), n_samples, p=(1 + priorities) / (1 + priorities).sum())
-    states, actions, rewards, next_states, terminateds, _ = (np.array(column) for column in zip(*[replay_buffer[i] for i in indices]))
+    states, actions, rewards, next_states, terminateds, _ = (
+        np.array(column) for column in zip(*[replay_buffer[i] for i in indices])
+    )
     return (states, actions, rewards, next_states, terminateds), indices
 
 
@@ -155,11 +160,19 @@ def batch_with_priorities_as_states(replay_buffer, n_samples):
 
 def _writer(position_of):
     """A full update_batch that writes row k at position_of(indices, k)."""
+
     def update_batch(replay_buffer, indices, batch, new_priority):
         states, actions, rewards, next_states, terminateds = batch
         for row in range(len(indices)):
-            replay_buffer[position_of(indices, row)] = (float(new_priority[row]), states[row], actions[row],
-                                                        rewards[row], next_states[row], terminateds[row])
+            replay_buffer[position_of(indices, row)] = (
+                float(new_priority[row]),
+                states[row],
+                actions[row],
+                rewards[row],
+                next_states[row],
+                terminateds[row],
+            )
+
     return update_batch
 
 
@@ -180,8 +193,9 @@ def update_by_appending(replay_buffer, indices, batch, new_priority):
     """Appends the updated transitions instead of replacing them: duplicates pile up."""
     states, actions, rewards, next_states, terminateds = batch
     for row in range(len(indices)):
-        replay_buffer.append((float(new_priority[row]), states[row], actions[row], rewards[row], next_states[row],
-                              terminateds[row]))
+        replay_buffer.append(
+            (float(new_priority[row]), states[row], actions[row], rewards[row], next_states[row], terminateds[row])
+        )
 
 
 @mutant(A, "update_batch", "update_writes_exactly_those_entries")
@@ -189,8 +203,14 @@ def update_with_fields_shifted(replay_buffer, indices, batch, new_priority):
     """Rebuilds the entry without the action: every field after it moves one place."""
     states, actions, rewards, next_states, terminateds = batch
     for row, position in enumerate(indices):
-        replay_buffer[position] = (float(new_priority[row]), states[row], rewards[row], next_states[row],
-                                   terminateds[row], terminateds[row])
+        replay_buffer[position] = (
+            float(new_priority[row]),
+            states[row],
+            rewards[row],
+            next_states[row],
+            terminateds[row],
+            terminateds[row],
+        )
 
 
 @alternative(A, "update_batch")
@@ -259,8 +279,14 @@ def weights_ignoring_beta(probabilities, buffer_size, beta):
     return weights / weights.max()
 
 
-@mutant(A, "importance_weights", "importance_weights_hand_example", "importance_weights_at_most_one",
-        "importance_weights_uniform_are_ones", "importance_weights_beta_zero_are_ones")
+@mutant(
+    A,
+    "importance_weights",
+    "importance_weights_hand_example",
+    "importance_weights_at_most_one",
+    "importance_weights_uniform_are_ones",
+    "importance_weights_beta_zero_are_ones",
+)
 def weights_normalized_by_sum(probabilities, buffer_size, beta):
     """Divides by the sum, as for probabilities: the weights shrink with the batch size."""
     weights = (buffer_size * np.asarray(probabilities, dtype=np.float64)) ** -beta
@@ -299,8 +325,15 @@ def weights_from_smallest_probability(probabilities, buffer_size, beta):
     probabilities = np.asarray(probabilities, dtype=np.float64)
     return (probabilities / probabilities.min()) ** -beta
 
+
 # ---------------------------------------------------------------- the training loop and the gate
 
-patched(A, "train_per_dqn", "next_state, terminated))", "next_state, terminated or truncated))",
-        "loop_bootstraps_through_truncation", name="truncation_stored_as_terminal",
-        description="Stores `terminated or truncated`: a time limit cuts the bootstrap.")
+patched(
+    A,
+    "train_per_dqn",
+    "next_state, terminated))",
+    "next_state, terminated or truncated))",
+    "loop_bootstraps_through_truncation",
+    name="truncation_stored_as_terminal",
+    description="Stores `terminated or truncated`: a time limit cuts the bootstrap.",
+)

@@ -1,4 +1,5 @@
 """Mutants and alternatives for notebook 06 (SARSA and expected SARSA)."""
+
 import numpy as np
 import torch
 
@@ -13,14 +14,21 @@ def _tensors(*arrays_and_dtypes):
 
 def _sarsa_with(next_values_of):
     """A full compute_sarsa_loss around next_values_of(network, next_states, next_actions) -> (batch,)."""
+
     def compute_sarsa_loss(network, states, actions, rewards, next_states, next_actions, is_done, gamma=0.99):
         states, actions, rewards, next_states, next_actions, is_done = _tensors(
-            (states, torch.float32), (actions, torch.long), (rewards, torch.float32), (next_states, torch.float32),
-            (next_actions, torch.long), (is_done, torch.bool))
+            (states, torch.float32),
+            (actions, torch.long),
+            (rewards, torch.float32),
+            (next_states, torch.float32),
+            (next_actions, torch.long),
+            (is_done, torch.bool),
+        )
         predicted = network(states)[torch.arange(len(actions)), actions]
         target = torch.where(is_done, rewards, rewards + gamma * next_values_of(network, next_states, next_actions))
         losses = (predicted - target) ** 2
         return losses.mean(), losses
+
     return compute_sarsa_loss
 
 
@@ -48,8 +56,12 @@ def sarsa_target_with_gradient(network, next_states, next_actions):
 def sarsa_without_terminal_mask(network, states, actions, rewards, next_states, next_actions, is_done, gamma=0.99):
     """Bootstraps from terminal states too: on CartPole a fall then costs nothing, and the agent does not learn."""
     states, actions, rewards, next_states, next_actions = _tensors(
-        (states, torch.float32), (actions, torch.long), (rewards, torch.float32), (next_states, torch.float32),
-        (next_actions, torch.long))
+        (states, torch.float32),
+        (actions, torch.long),
+        (rewards, torch.float32),
+        (next_states, torch.float32),
+        (next_actions, torch.long),
+    )
     predicted = network(states)[torch.arange(len(actions)), actions]
     with torch.no_grad():
         target = rewards + gamma * network(next_states)[torch.arange(len(next_actions)), next_actions]
@@ -65,10 +77,15 @@ def sarsa_with_gather(network, next_states, next_actions):
 
 def _expected_with(policy_of):
     """A full compute_expected_sarsa_loss whose policy weights are policy_of(next_qvalues, epsilon)."""
+
     def compute_expected_sarsa_loss(network, states, actions, rewards, next_states, is_done, epsilon, gamma=0.99):
         states, actions, rewards, next_states, is_done = _tensors(
-            (states, torch.float32), (actions, torch.long), (rewards, torch.float32), (next_states, torch.float32),
-            (is_done, torch.bool))
+            (states, torch.float32),
+            (actions, torch.long),
+            (rewards, torch.float32),
+            (next_states, torch.float32),
+            (is_done, torch.bool),
+        )
         predicted = network(states)[torch.arange(len(actions)), actions]
         with torch.no_grad():
             next_qvalues = network(next_states)
@@ -76,6 +93,7 @@ def _expected_with(policy_of):
             target = torch.where(is_done, rewards, rewards + gamma * next_values)
         losses = (predicted - target) ** 2
         return losses.mean(), losses
+
     return compute_expected_sarsa_loss
 
 
@@ -97,8 +115,14 @@ def exploration_spread_over_others(next_qvalues, epsilon):
     return greedy * (1 - epsilon) + (1 - greedy) * epsilon / (next_qvalues.shape[1] - 1)
 
 
-@mutant(A, "compute_expected_sarsa_loss", "expected_sarsa_losses_exact", "expected_sarsa_limits",
-        "expected_sarsa_takes_the_safe_path", build=_expected_with)
+@mutant(
+    A,
+    "compute_expected_sarsa_loss",
+    "expected_sarsa_losses_exact",
+    "expected_sarsa_limits",
+    "expected_sarsa_takes_the_safe_path",
+    build=_expected_with,
+)
 def expectation_over_the_greedy_policy(next_qvalues, epsilon):
     """Ignores epsilon and weighs only the greedy action: the max, i.e. Q-learning."""
     return _one_hot_greedy(next_qvalues)
@@ -107,18 +131,26 @@ def expectation_over_the_greedy_policy(next_qvalues, epsilon):
 @mutant(A, "compute_expected_sarsa_loss", "expected_sarsa_limits", build=_expected_with)
 def epsilon_and_greedy_swapped(next_qvalues, epsilon):
     """Swaps the roles: the greedy action gets epsilon more, the rest share 1 - epsilon."""
-    return torch.full_like(next_qvalues, (1 - epsilon) / next_qvalues.shape[1]) + _one_hot_greedy(next_qvalues) * epsilon
+    return (
+        torch.full_like(next_qvalues, (1 - epsilon) / next_qvalues.shape[1]) + _one_hot_greedy(next_qvalues) * epsilon
+    )
 
 
 @mutant(A, "compute_expected_sarsa_loss", "expected_sarsa_target_carries_no_gradient")
 def expected_target_with_gradient(network, states, actions, rewards, next_states, is_done, epsilon, gamma=0.99):
     """Computes the expectation with gradient tracking on."""
     states, actions, rewards, next_states, is_done = _tensors(
-        (states, torch.float32), (actions, torch.long), (rewards, torch.float32), (next_states, torch.float32),
-        (is_done, torch.bool))
+        (states, torch.float32),
+        (actions, torch.long),
+        (rewards, torch.float32),
+        (next_states, torch.float32),
+        (is_done, torch.bool),
+    )
     predicted = network(states)[torch.arange(len(actions)), actions]
     next_qvalues = network(next_states)
-    policy = torch.full_like(next_qvalues, epsilon / next_qvalues.shape[1]) + (1 - epsilon) * _one_hot_greedy(next_qvalues)
+    policy = torch.full_like(next_qvalues, epsilon / next_qvalues.shape[1]) + (1 - epsilon) * _one_hot_greedy(
+        next_qvalues
+    )
     target = torch.where(is_done, rewards, rewards + gamma * (policy * next_qvalues).sum(dim=1))
     losses = (predicted - target) ** 2
     return losses.mean(), losses
@@ -133,6 +165,12 @@ def expected_value_as_mix(next_qvalues, epsilon):
 
 # ---------------------------------------------------------------- deep SARSA on CartPole: the loop
 
-patched(A, "train_deep_sarsa", "[terminated], gamma", "[terminated or truncated], gamma",
-        "deep_sarsa_loop_bootstraps_through_truncation", name="deep_sarsa_truncation_treated_as_terminal",
-        description="Passes `terminated or truncated` as is_done: a time limit cuts the bootstrap.")
+patched(
+    A,
+    "train_deep_sarsa",
+    "[terminated], gamma",
+    "[terminated or truncated], gamma",
+    "deep_sarsa_loop_bootstraps_through_truncation",
+    name="deep_sarsa_truncation_treated_as_terminal",
+    description="Passes `terminated or truncated` as is_done: a time limit cuts the bootstrap.",
+)

@@ -1,4 +1,5 @@
 """Mutants and alternatives for notebook 05 (target network, Huber, Double DQN, conv net)."""
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -15,8 +16,10 @@ A = "05_target_network"
 def _loss_with(target_and_losses):
     """A full compute_td_loss_with_target around target_and_losses(network, target_network, predicted,
     rewards, next_states, is_done, gamma, loss_type) -> losses."""
-    def compute_td_loss_with_target(network, target_network, states, actions, rewards, next_states, is_done,
-                                    gamma=0.99, loss_type="mse"):
+
+    def compute_td_loss_with_target(
+        network, target_network, states, actions, rewards, next_states, is_done, gamma=0.99, loss_type="mse"
+    ):
         states = torch.as_tensor(np.asarray(states), dtype=torch.float32)
         actions = torch.as_tensor(np.asarray(actions), dtype=torch.long)
         rewards = torch.as_tensor(np.asarray(rewards), dtype=torch.float32)
@@ -25,6 +28,7 @@ def _loss_with(target_and_losses):
         predicted = network(states)[torch.arange(len(actions)), actions]
         losses = target_and_losses(network, target_network, predicted, rewards, next_states, is_done, gamma, loss_type)
         return losses.mean(), losses
+
     return compute_td_loss_with_target
 
 
@@ -35,7 +39,9 @@ def _per_sample(predicted, target, loss_type):
 
 
 @mutant(A, "compute_td_loss_with_target", "target_loss_uses_target_network", build=_loss_with)
-def bootstrapping_from_online_network(network, target_network, predicted, rewards, next_states, is_done, gamma, loss_type):
+def bootstrapping_from_online_network(
+    network, target_network, predicted, rewards, next_states, is_done, gamma, loss_type
+):
     """Bootstraps from the online network: the target network is never used."""
     with torch.no_grad():
         target = torch.where(is_done, rewards, rewards + gamma * network(next_states).max(dim=1).values)
@@ -43,7 +49,9 @@ def bootstrapping_from_online_network(network, target_network, predicted, reward
 
 
 @mutant(A, "compute_td_loss_with_target", "target_loss_gradients", build=_loss_with)
-def target_network_receives_gradient(network, target_network, predicted, rewards, next_states, is_done, gamma, loss_type):
+def target_network_receives_gradient(
+    network, target_network, predicted, rewards, next_states, is_done, gamma, loss_type
+):
     """Forgets no_grad around the target network: the optimizer of another setup could move it."""
     target = torch.where(is_done, rewards, rewards + gamma * target_network(next_states).max(dim=1).values)
     return _per_sample(predicted, target, loss_type)
@@ -82,8 +90,8 @@ def huber_by_hand(network, target_network, predicted, rewards, next_states, is_d
     target = rewards + gamma * next_values * (1 - is_done.float())
     error = predicted - target
     if loss_type == "huber":
-        return torch.where(error.abs() < 1, 0.5 * error ** 2, error.abs() - 0.5)
-    return error ** 2
+        return torch.where(error.abs() < 1, 0.5 * error**2, error.abs() - 0.5)
+    return error**2
 
 
 # ---------------------------------------------------------------- hard_update / soft_update
@@ -106,8 +114,9 @@ def hard_update_rebinding(target_network, network):
 @mutant(A, "hard_update", "hard_update_makes_an_independent_copy")
 def hard_update_sharing_storage(target_network, network):
     """Points the target's tensors at the online network's: they move together from then on."""
-    for target_tensor, tensor in zip(target_network.state_dict(keep_vars=True).values(),
-                                     network.state_dict(keep_vars=True).values()):
+    for target_tensor, tensor in zip(
+        target_network.state_dict(keep_vars=True).values(), network.state_dict(keep_vars=True).values()
+    ):
         target_tensor.data = tensor.data
 
 
@@ -121,16 +130,17 @@ def hard_update_by_copy(target_network, network):
 
 def _polyak(update_pair):
     """A full soft_update that applies update_pair(target_param, param, tau) to every pair."""
+
     def soft_update(target_network, network, tau):
         for target_param, param in zip(target_network.parameters(), network.parameters()):
             update_pair(target_param, param, tau)
+
     return soft_update
 
 
 # Under the gate (seed 0, 30 000 steps) this agent scores 9.3 (training seeds 0, 1, 2: 9.34, 9.36, 9.36):
 # the target network becomes a copy of the online network after every step, and nothing is learnt.
-@mutant(A, "soft_update", "soft_update_is_polyak", "soft_update_with_tau_one_copies", "full_agent_gate",
-        build=_polyak)
+@mutant(A, "soft_update", "soft_update_is_polyak", "soft_update_with_tau_one_copies", "full_agent_gate", build=_polyak)
 def tau_the_wrong_way_round(target_param, param, tau):
     """Keeps tau of the target and takes 1 - tau of the online network."""
     with torch.no_grad():
@@ -156,7 +166,8 @@ def polyak_replacing_parameters(target_network, network, tau):
     for module in target_network.modules():
         for name, target_param in list(module.named_parameters(recurse=False)):
             online_param = dict(network.named_parameters())[
-                next(n for n, p in target_network.named_parameters() if p is target_param)]
+                next(n for n, p in target_network.named_parameters() if p is target_param)
+            ]
             setattr(module, name, nn.Parameter((tau * online_param + (1 - tau) * target_param).detach()))
 
 
@@ -182,11 +193,13 @@ def polyak_with_lerp(target_param, param, tau):
 
 def _double_with(next_values_of):
     """A full compute_double_dqn_targets around next_values_of(network, target_network, next_states)."""
+
     def compute_double_dqn_targets(network, target_network, rewards, next_states, is_done, gamma=0.99):
         rewards = torch.as_tensor(np.asarray(rewards), dtype=torch.float32)
         next_states = torch.as_tensor(np.asarray(next_states), dtype=torch.float32)
         is_done = torch.as_tensor(np.asarray(is_done), dtype=torch.bool)
         return torch.where(is_done, rewards, rewards + gamma * next_values_of(network, target_network, next_states))
+
     return compute_double_dqn_targets
 
 
@@ -240,9 +253,15 @@ class _ConvBody(nn.Module):
     def __init__(self, in_channels):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(in_channels, 16, 5, 2), nn.BatchNorm2d(16), nn.ReLU(),
-            nn.Conv2d(16, 32, 5, 2), nn.BatchNorm2d(32), nn.ReLU(),
-            nn.Conv2d(32, 32, 5, 2), nn.BatchNorm2d(32), nn.ReLU(),
+            nn.Conv2d(in_channels, 16, 5, 2),
+            nn.BatchNorm2d(16),
+            nn.ReLU(),
+            nn.Conv2d(16, 32, 5, 2),
+            nn.BatchNorm2d(32),
+            nn.ReLU(),
+            nn.Conv2d(32, 32, 5, 2),
+            nn.BatchNorm2d(32),
+            nn.ReLU(),
         )
 
 
@@ -292,6 +311,12 @@ class ConvNetworkLazyHead(_ConvBody):
 
 # ---------------------------------------------------------------- the assembled agent
 
-patched(A, "train_full_agent", "next_state, terminated)", "next_state, terminated or truncated)",
-        "full_agent_bootstraps_through_truncation", name="truncation_stored_as_terminal",
-        description="Stores `terminated or truncated` in the buffer: a time limit cuts the bootstrap.")
+patched(
+    A,
+    "train_full_agent",
+    "next_state, terminated)",
+    "next_state, terminated or truncated)",
+    "full_agent_bootstraps_through_truncation",
+    name="truncation_stored_as_terminal",
+    description="Stores `terminated or truncated` in the buffer: a time limit cuts the bootstrap.",
+)
