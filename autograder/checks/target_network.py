@@ -96,7 +96,7 @@ def target_loss_uses_target_network(compute_td_loss_with_target):
         np.mean(MSE_LOSSES),
         what="loss = losses.mean()",
         tolerance=TOLERANCE,
-        hint="loss is the mean of the per-sample losses (no regulariser in this notebook)",
+        hint="loss is the mean of the per-sample losses (no regularizer in this notebook)",
     )
 
 
