@@ -189,13 +189,27 @@ def learn_probe(
         return network(torch.tensor(case.observations, dtype=torch.float32)).numpy()
 
 
-def assert_bootstraps_through_truncation(train, config, hint: str) -> None:
-    """Fail unless the notebook's loop `train(config, seed=0)`, run on the endless probe
-    (config.env_id = ENDLESS_PROBE_ID, gamma 0.9), learns Q near 1 / (1 - 0.9) = 10.
+def assert_bootstraps_through_truncation(train, config_class, total_steps: int, hint: str, **settings) -> None:
+    """Fail unless the notebook's loop `train(config, seed=0)`, run on the endless probe, learns Q near
+    1 / (1 - 0.9) = 10.
 
-    Every transition there ends in a time-limit truncation; a loop that treats truncation as
-    termination learns Q = 1. Every reference loop reaches 10.00 within its check's step budget.
+    config is the notebook's `config_class` with the probe's settings (the endless probe, a 16-unit
+    network, learning rate 1e-2, gamma 0.9, no exploration, no evaluations, `total_steps` steps) and
+    the loop's own extra `settings` (buffer, batch and target-update sizes). Every transition there
+    ends in a time-limit truncation; a loop that treats truncation as termination learns Q = 1.
+    Every reference loop reaches 10.00 within its check's step budget.
     """
+    config = config_class(
+        env_id=ENDLESS_PROBE_ID,
+        total_steps=total_steps,
+        hidden_dims=(16,),
+        learning_rate=1e-2,
+        gamma=0.9,
+        eps_start=0.0,
+        eps_end=0.0,
+        eval_every=10**9,
+        **settings,
+    )
     with single_thread():  # at these sizes a second thread only adds overhead
         network, _ = train(config, seed=0)
     with torch.no_grad():

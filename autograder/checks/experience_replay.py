@@ -28,7 +28,7 @@ import torch
 from autograder.checks.core import CellChecks, CheckFailure, check
 from autograder.executor import describe_code_file
 from autograder.gates import GATES, assert_passes_gate
-from autograder.probes import ENDLESS_PROBE_ID, assert_bootstraps_through_truncation
+from autograder.probes import assert_bootstraps_through_truncation
 
 ASSIGNMENT = "03_experience_replay"
 OBS_DIM = 3
@@ -525,23 +525,14 @@ def train_replay_dqn_bootstraps_through_truncation(train_replay_dqn, Config, Rep
     # EndlessProbe: reward +1 forever, cut by a time limit after every step. With gamma 0.9 the true
     # Q is 1 / (1 - 0.9) = 10 (the reference reaches 10.00 in 500 steps, training seeds 0-2, 0.5 s);
     # a loop or buffer that stores every truncation as terminal learns Q = 1 instead.
-    config = Config(
-        env_id=ENDLESS_PROBE_ID,
-        total_steps=TRUNCATION_STEPS,
-        hidden_dims=(16,),
-        learning_rate=1e-2,
-        gamma=0.9,
+    assert_bootstraps_through_truncation(
+        train_replay_dqn,
+        Config,
+        TRUNCATION_STEPS,
         regularizer=0.0,
         buffer_size=1000,
         batch_size=32,
         learning_starts=32,
-        eps_start=0.0,
-        eps_end=0.0,
-        eval_every=10**9,
-    )
-    assert_bootstraps_through_truncation(
-        train_replay_dqn,
-        config,
         hint="the loop must add `terminated`, never `terminated or truncated`; add must "
         "store that flag as it comes in self.terminateds, and sample return self.terminateds as its fifth array: "
         "a truncated episode did not end, so its last transition must still bootstrap",

@@ -23,14 +23,13 @@ from torch import nn
 from autograder.checks.core import CellChecks, CheckFailure, assert_close, check, runtime_errors_fail
 from autograder.fakes import TableQNetwork, one_hot
 from autograder.gates import GATES, assert_passes_gate
+from autograder.probes import GAMMA as PROBE_GAMMA
 from autograder.probes import (
-    ENDLESS_PROBE_ID,
     PROBE_CASES,
     PROBE_TOLERANCE,
     assert_bootstraps_through_truncation,
     learn_probe,
 )
-from autograder.probes import GAMMA as PROBE_GAMMA
 
 ASSIGNMENT = "02_online_dqn"
 TOLERANCE = 1e-5  # float32 arithmetic on numbers of order 1
@@ -463,20 +462,11 @@ def loop_bootstraps_through_truncation(
     # EndlessProbe: reward +1 forever, cut by a time limit after every step. With gamma 0.9 the true
     # Q is 1 / (1 - 0.9) = 10 (the reference reaches 9.99); a loop that treats truncation as
     # terminal learns Q = 1 instead.
-    config = Config(
-        env_id=ENDLESS_PROBE_ID,
-        total_steps=1500,
-        hidden_dims=(16,),
-        learning_rate=1e-2,
-        gamma=0.9,
-        regularizer=0.0,
-        eps_start=0.0,
-        eps_end=0.0,
-        eval_every=10**9,
-    )
     assert_bootstraps_through_truncation(
         train_online_dqn,
-        config,
+        Config,
+        1500,
+        regularizer=0.0,
         hint="pass is_done = terminated, never `terminated or truncated`: a truncated "
         "episode did not end, so its last transition must still bootstrap",
     )

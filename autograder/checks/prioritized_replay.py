@@ -14,7 +14,7 @@ import numpy as np
 
 from autograder.checks.core import CellChecks, CheckFailure, assert_close, check
 from autograder.gates import GATES, assert_passes_gate
-from autograder.probes import ENDLESS_PROBE_ID, assert_bootstraps_through_truncation
+from autograder.probes import assert_bootstraps_through_truncation
 
 ASSIGNMENT = "04_prioritized_replay"
 TOLERANCE = 1e-9  # float64 arithmetic
@@ -417,23 +417,14 @@ def loop_bootstraps_through_truncation(
     # EndlessProbe: reward +1 forever, cut by a time limit after every step. With gamma 0.9 the true
     # Q is 1 / (1 - 0.9) = 10 (the reference reaches 10.00 in 500 steps); a loop or a memory that
     # turns every truncation into a termination learns Q = 1 instead.
-    config = Config(
-        env_id=ENDLESS_PROBE_ID,
-        total_steps=TRUNCATION_STEPS,
-        hidden_dims=(16,),
-        learning_rate=1e-2,
-        gamma=0.9,
+    assert_bootstraps_through_truncation(
+        train_per_dqn,
+        Config,
+        TRUNCATION_STEPS,
         buffer_size=1000,
         batch_size=32,
         learning_starts=32,
         sort_every=100,
-        eps_start=0.0,
-        eps_end=0.0,
-        eval_every=10**9,
-    )
-    assert_bootstraps_through_truncation(
-        train_per_dqn,
-        config,
         hint="the loop stores `terminated`, never `terminated or truncated`; "
         "sample_prioritized_batch must return each entry's own terminated flag as its fifth array, and update_batch "
         "must keep it: a truncated episode did not end, so its last transition must still bootstrap",

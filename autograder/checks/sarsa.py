@@ -19,7 +19,7 @@ import numpy as np
 from autograder.checks.core import CellChecks, CheckFailure, assert_close, check, runtime_errors_fail
 from autograder.fakes import TableQNetwork, one_hot
 from autograder.gates import GATES, assert_passes_gate
-from autograder.probes import ENDLESS_PROBE_ID, assert_bootstraps_through_truncation
+from autograder.probes import assert_bootstraps_through_truncation
 from helpers.gridworld import GOAL, N_COLS, greedy_path  # greedy_path only: no matplotlib is imported
 
 ASSIGNMENT = "06_sarsa"
@@ -345,19 +345,10 @@ def deep_sarsa_loop_bootstraps_through_truncation(train_deep_sarsa, Config, comp
     # EndlessProbe: reward +1 forever, cut by a time limit after every step. With gamma 0.9 the true
     # Q is 1 / (1 - 0.9) = 10 (the reference reaches 10.00 in 300 steps); a loss that cuts the
     # bootstrap where it should not, or a loop that treats truncation as terminal, learns Q = 1.
-    config = Config(
-        env_id=ENDLESS_PROBE_ID,
-        total_steps=300,
-        hidden_dims=(16,),
-        learning_rate=1e-2,
-        gamma=0.9,
-        eps_start=0.0,
-        eps_end=0.0,
-        eval_every=10**9,
-    )
     assert_bootstraps_through_truncation(
         train_deep_sarsa,
-        config,
+        Config,
+        300,
         hint="the loop passes is_done = terminated, never `terminated or truncated`, and "
         "compute_sarsa_loss must bootstrap from Q(s', a') wherever is_done is False: a truncated episode did not "
         "end, so its last transition still bootstraps",

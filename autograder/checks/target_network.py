@@ -26,7 +26,7 @@ from torch import nn
 from autograder.checks.core import CellChecks, CheckFailure, assert_close, check, runtime_errors_fail
 from autograder.fakes import TableQNetwork, one_hot
 from autograder.gates import GATES, assert_passes_gate
-from autograder.probes import ENDLESS_PROBE_ID, assert_bootstraps_through_truncation
+from autograder.probes import assert_bootstraps_through_truncation
 
 ASSIGNMENT = "05_target_network"
 TOLERANCE = 1e-5  # float32 arithmetic on numbers of order 1
@@ -399,24 +399,15 @@ def full_agent_bootstraps_through_truncation(train_full_agent, Config, compute_d
     # Q is 1 / (1 - 0.9) = 10; the reference reaches 10.00 in 1000 steps (Double DQN and soft update
     # tau 0.1, as below; 10.00 with compute_td_loss_with_target too). A loop that stores
     # `terminated or truncated` learns Q = 1 instead.
-    config = Config(
-        env_id=ENDLESS_PROBE_ID,
-        total_steps=1000,
-        hidden_dims=(16,),
-        learning_rate=1e-2,
-        gamma=0.9,
+    assert_bootstraps_through_truncation(
+        train_full_agent,
+        Config,
+        1000,
         batch_size=32,
         learning_starts=32,
         train_frequency=1,
-        eps_start=0.0,
-        eps_end=0.0,
         tau=0.1,
-        eval_every=10**9,
         stop_when_solved=False,
-    )
-    assert_bootstraps_through_truncation(
-        train_full_agent,
-        config,
         hint="store `terminated` in the replay buffer, never `terminated or truncated`: "
         "a truncated episode did not end, so its last transition must still bootstrap",
     )
