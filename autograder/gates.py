@@ -100,7 +100,7 @@ GATES = {
     "02_online_dqn": Gate("02_online_dqn", "train_online_dqn", 100.0, 20_000, 200.0),
     "03_experience_replay": Gate("03_experience_replay", "train_replay_dqn", 150.0, 10_000, 300.0),
     "04_prioritized_replay": Gate("04_prioritized_replay", "train_per_dqn", 150.0, 10_000, 300.0),
-    "05_target_network": Gate("05_target_network", "train_full_agent", 475.0, 30_000, None),
+    "05_target_network": Gate("05_target_network", "train_full_agent", 475.0, 30_000, None, train_seed=10),
     "06_sarsa": Gate("06_sarsa", "train_deep_sarsa", 100.0, 20_000, 200.0),
 }
 

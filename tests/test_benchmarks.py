@@ -35,6 +35,7 @@ SMOKE_RUNS = {
     "calibrate_gates": (["--assignment", "03_experience_replay", "--seeds", "1"], ["seed", "pass rate 1/1"]),
     "calibrate_cliffwalking": (["--seeds", "1", "--episodes", "5"], ["meanR/ep", "check passes:"]),
     "cartpole_speed": (["--seeds", "1", "--total-steps", "2000"], ["solve step", "solved within 2000 steps"]),
+    "notebook_time": (["01_pytorch_regression"], ["wall s  cpu s", "over 180 s of wall time:"]),
     "reward_shaping": (["--seeds", "1", "--total-steps", "1000"], ["plain: steps, cpu s, gate", "shaped reached 200"]),
 }
 

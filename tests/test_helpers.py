@@ -354,6 +354,18 @@ def test_training_plot_writes_png_headless_and_throttles(tmp_path):
     assert plot.figure.axes[1].get_yscale() == "log"
 
 
+def test_training_plot_waits_nine_times_a_slow_redraw(monkeypatch, tmp_path):
+    """Drawing takes at most a tenth of the training time: after a redraw of d seconds the next
+    one waits at least 9 d, even with redraw_every 0."""
+    clock = iter([0.0, 0.0, 0.5, 0.6, 4.9, 5.0, 5.0, 5.01])  # each draw: its check, then start and end if it draws
+    monkeypatch.setattr(plotting.time, "monotonic", lambda: next(clock))
+    plot = TrainingPlot(redraw_every=0.0, path=tmp_path / "training.png")
+    assert plot.draw() is True  # took 0.5 s: the next redraw waits 4.5 s
+    assert plot.draw() is False  # 0.1 s later
+    assert plot.draw() is False  # 4.4 s later
+    assert plot.draw() is True  # 4.5 s later
+
+
 def test_training_plot_updates_in_place_in_a_notebook(monkeypatch, tmp_path):
     import IPython.display
 

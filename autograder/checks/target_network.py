@@ -416,7 +416,7 @@ def full_agent_bootstraps_through_truncation(train_full_agent, Config, compute_d
 # The reward gate. Threshold, budget and calibration: autograder/gates.py (GATES["05_target_network"]).
 @check(ASSIGNMENT, cell="test_full_agent_gate", slow=True)
 def full_agent_gate(train_full_agent):
-    """trained with your functions (seed 0, at most 30 000 steps, stopping once solved), the greedy policy averages >= 475 over 100 episodes"""  # noqa: E501 (a check's description is one line)
+    """trained with your functions (seed 10, at most 30 000 steps, stopping once solved), the greedy policy averages >= 475 over 100 episodes"""  # noqa: E501 (a check's description is one line)
     assert_passes_gate(GATES[ASSIGNMENT], train_full_agent)
 
 

@@ -138,7 +138,7 @@ def _polyak(update_pair):
     return soft_update
 
 
-# Under the gate (seed 0, 30 000 steps) this agent scores 9.3 (training seeds 0, 1, 2: 9.34, 9.36, 9.36):
+# Under the gate (30 000 steps) this agent scores 9.3 (training seeds 0, 1, 2: 9.34, 9.36, 9.36):
 # the target network becomes a copy of the online network after every step, and nothing is learnt.
 @mutant(A, "soft_update", "soft_update_is_polyak", "soft_update_with_tau_one_copies", "full_agent_gate", build=_polyak)
 def tau_the_wrong_way_round(target_param, param, tau):
