@@ -171,7 +171,9 @@ def student_notebook(student: str, assignment: str, solution, release):
         has_test = any(grade_id(c) == f"test_{QUIET[assignment]}" for c in notebook.cells)
         test = _cell(notebook, f"test_{QUIET[assignment]}" if has_test else STALLED_CELLS[assignment][0])
         position = notebook.cells.index(quiet)
-        notebook.cells.insert(position, copy.deepcopy(test))  # above the function it checks
+        pasted = copy.deepcopy(test)  # same grade_id; a cell id of its own, as Jupyter gives a pasted cell
+        pasted["id"] = f"{test.get('id', 'cell')}-pasted"[:64]
+        notebook.cells.insert(position, pasted)  # above the function it checks
     elif student == "tampered":
         replaced, deleted, renamed = TAMPERED[assignment]
         _cell(notebook, replaced).source = "pass"
