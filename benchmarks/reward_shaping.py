@@ -23,6 +23,7 @@ from autograder.loader import load_notebook
 
 ASSIGNMENT = "02_online_dqn"
 REWARDS = {False: "plain", True: "shaped"}
+INF = float("inf")  # the steps of a run that never reached the bar
 
 
 def main():
@@ -49,24 +50,25 @@ def main():
             cpu_start = time.process_time()
             network, keeper = train(config, seed=seed)
             cpu = time.process_time() - cpu_start
-            reached = next((step for step, mean in zip(keeper.steps, keeper.means) if mean >= bar), None)
+            reached = next((step for step, mean in zip(keeper.steps, keeper.means) if mean >= bar), INF)
             row[shaped] = dict(steps=reached, cpu=cpu, gate=float(gate_returns(network).mean()))
         rows.append(row)
-        cells = [f"{r['steps'] or '-':>12} {r['cpu']:>7.1f} {r['gate']:>8.1f}" for r in row.values()]
+        cells = [
+            f"{'-' if r['steps'] == INF else r['steps']:>12} {r['cpu']:>7.1f} {r['gate']:>8.1f}" for r in row.values()
+        ]
         print(f"{seed:>5}" + "".join(f"{cell:>30}" for cell in cells), flush=True)
 
     n = len(rows)
     for shaped, name in REWARDS.items():
-        steps = [r[shaped]["steps"] if r[shaped]["steps"] is not None else float("inf") for r in rows]
+        steps = [r[shaped]["steps"] for r in rows]
         gates = [r[shaped]["gate"] for r in rows]
         print(
-            f"{name}: reached {bar:g} on {sum(s != float('inf') for s in steps)}/{n} seeds, "
+            f"{name}: reached {bar:g} on {sum(s != INF for s in steps)}/{n} seeds, "
             f"median steps {statistics.median(steps):g} (never counts as inf); "
             f"gate score median {statistics.median(gates):.1f}, min {min(gates):.1f}"
         )
-    inf = float("inf")
-    sooner = sum((r[True]["steps"] or inf) < (r[False]["steps"] or inf) for r in rows)
-    later = sum((r[True]["steps"] or inf) > (r[False]["steps"] or inf) for r in rows)
+    sooner = sum(r[True]["steps"] < r[False]["steps"] for r in rows)
+    later = sum(r[True]["steps"] > r[False]["steps"] for r in rows)
     print(f"shaped reached {bar:g} sooner on {sooner}/{n} seeds, later on {later}/{n}")
 
 
